@@ -1,0 +1,248 @@
+"""The ``vaekit`` command line. User errors end as one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import torch
+
+from .config import ACTIVATIONS, ARCHS, LR_SCHEDULES, read_toml
+from .data import Dataset, load_dataset
+from .errors import DataError, RunDirError, VaekitError
+from .evaluation import evaluate as evaluate_model
+from .likelihoods import LIKELIHOODS
+from .plotting import save_grid, save_reconstructions
+from .runs import Run, atomic_write, load_run
+from .settings import AUTO_LIKELIHOOD, data_config
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[Run, Dataset]:
+    run = load_run(run_dir)
+    settings: dict[str, Any] = {"data": run.config.data.name, "data_dir": run.config.data.data_dir}
+    settings["seed"] = run.config.data.split_seed
+    settings["valid_fraction"] = run.config.data.valid_fraction
+    if data is not None:
+        settings["data"] = data
+    if data_dir is not None:
+        settings["data_dir"] = data_dir
+    ds = load_dataset(data_config(settings))
+    if ds.dim != run.model.input_dim:
+        raise DataError(
+            f"data {ds.name} has {ds.dim} features per example but the model in {run_dir} was "
+            f"trained on {run.model.input_dim}"
+        )
+    for split in ("train", "valid", "test"):
+        run.model.likelihood.check_data(ds.split(split), f"{ds.name} ({split} split)")
+    return run, ds
+
+
+def _value_range(ds: Dataset) -> tuple[float, float]:
+    return float(ds.train.min()), float(ds.train.max())
+
+
+def _save_array_or_png(
+    x: np.ndarray, out: Path, image_shape: Any, value_range: tuple[float, float] | None = None
+) -> None:
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".npy"):
+        raise click.BadParameter(f"{out}: the output must end in .png or .npy", param_hint="--out")
+    if out.parent and not out.parent.exists():
+        raise RunDirError(f"cannot write {out}: directory {out.parent} does not exist")
+    if suffix == ".npy":
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, x, allow_pickle=False)
+        atomic_write(out, buf.getvalue())
+    else:
+        save_grid(x, out, image_shape, value_range=value_range)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="vaekit")
+def cli() -> None:
+    """Variational autoencoders: train, evaluate, sample, reconstruct, encode, decode."""
+
+
+@cli.command()
+@click.option("--data", help="digits (default), binarized-mnist, or a .npz/.npy/.csv file.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where binarized MNIST lives.")
+@click.option("--out", type=click.Path(), help="Run directory to write (default runs/latest).")
+@click.option("--epochs", type=int, help="Passes over the training data (default 50).")
+@click.option("--batch-size", type=int, help="Examples per step (default 128).")
+@click.option("--lr", type=float, help="Adam learning rate (default 1e-3).")
+@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), help="Default constant.")
+@click.option("--latent-dim", type=int, help="Size of z (default 20).")
+@click.option("--arch", type=click.Choice(ARCHS), help="Network type (default mlp).")
+@click.option("--hidden", help="Hidden sizes, e.g. 400 or 200,200 (default 400).")
+@click.option("--activation", type=click.Choice(ACTIVATIONS), help="Default relu.")
+@click.option("--likelihood", type=click.Choice([AUTO_LIKELIHOOD, *LIKELIHOODS]),
+              help="p(x|z); default auto: bernoulli for 0/1 data, else gaussian-shared.")  # fmt: skip
+@click.option("--sigma", type=float, help="Decoder std: fixed for gaussian, initial otherwise.")
+@click.option("--beta", type=float, help="Weight of the KL term (default 1).")
+@click.option("--warmup-epochs", type=int, help="Ramp beta from 0 over this many epochs.")
+@click.option("--seed", type=int, help="Seed for weights, data order, noise and splits.")
+@click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings.")
+@click.option("--overwrite", is_flag=True, help="Replace a run with other settings in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config_file: str | None, overwrite: bool, quiet: bool, **options: Any) -> None:
+    """Train a VAE and write its run directory."""
+    from .training import train as train_run
+
+    settings = read_toml(config_file) if config_file else {}
+    settings.update({k: v for k, v in options.items() if v is not None})
+    run = train_run(overwrite=overwrite, progress=not quiet, **settings)
+    s = run.summary or {}
+    best = s.get("best_valid_elbo")
+    click.echo(
+        f"{'interrupted' if run.interrupted else 'trained'}: {s.get('epochs_run', 0)} epoch(s) in "
+        f"{s.get('seconds', 0):.1f} s; best validation ELBO "
+        f"{'n/a' if best is None else f'{best:.2f}'} nats at epoch {s.get('best_epoch')}\n"
+        f"run directory: {run.run_dir} (model.safetensors, config.json, metrics.jsonl, "
+        "samples.png, reconstructions.png)"
+    )
+    if run.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("--data", help="Evaluate on other data of the same dimension.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--split", type=click.Choice(["test", "valid", "train"]), default="test",
+              show_default=True)  # fmt: skip
+@click.option("--importance-samples", "-k", type=click.IntRange(min=1), default=1000,
+              show_default=True, help="Samples for the log-likelihood estimate.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str,
+             importance_samples: int, seed: int, as_json: bool, quiet: bool) -> None:  # fmt: skip
+    """ELBO, its two terms and the importance-sampled log-likelihood, in nats per example."""
+    run, ds = _run_and_data(run_dir, data, data_dir)
+    res = evaluate_model(run.model, ds.split(split), importance_samples=importance_samples,
+                         seed=seed, progress=not (quiet or as_json))  # fmt: skip
+    res = {"split": split, "data": ds.name, **res}
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    rows = [("data", ds.name), ("split", f"{split} ({res['n']} examples)"),
+            ("ELBO", f"{res['elbo']:.3f} ± {res['elbo_stderr']:.3f} nats"),
+            ("  reconstruction", f"{res['reconstruction']:.3f} nats"),
+            ("  KL", f"{res['kl']:.3f} nats"),
+            (f"log p(x), k={importance_samples}",
+             f"{res['log_likelihood']:.3f} ± {res['log_likelihood_stderr']:.3f} nats"),
+            ("bits/dim", f"{res['bits_per_dim']:.4f}")]  # fmt: skip
+    for name, value in rows:
+        click.echo(f"{name:<22} {value}")
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("-n", "n", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
+              help="FILE.png (a picture) or FILE.npy (an (n, D) array).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--noise", is_flag=True, help="Draw x ~ p(x|z) instead of the decoder mean.")
+def sample(run_dir: str, n: int, out: str, seed: int, noise: bool) -> None:
+    """Generate from the prior: decoder means at z ~ N(0, I)."""
+    run = load_run(run_dir)
+    x = run.model.sample(n, torch.Generator().manual_seed(seed), noise=noise).numpy()
+    _save_array_or_png(x, Path(out), run.config.model.image_shape)
+    click.echo(f"wrote {n} samples to {out}")
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("--data", help="Default: the run's own data.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--split", type=click.Choice(["test", "valid", "train"]), default="test",
+              show_default=True)  # fmt: skip
+@click.option("-n", "n", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default="reconstructions.png",
+              show_default=True)  # fmt: skip
+def reconstruct(run_dir: str, data: str | None, data_dir: str | None, split: str, n: int,
+                out: str) -> None:  # fmt: skip
+    """Originals and their reconstructions (decoder mean at the posterior mean), as a PNG."""
+    run, ds = _run_and_data(run_dir, data, data_dir)
+    x = torch.from_numpy(ds.split(split)[:n])
+    if not out.lower().endswith(".png"):
+        raise click.BadParameter(f"{out}: the output must end in .png", param_hint="--out")
+    save_reconstructions(x.numpy(), run.model.reconstruct(x).numpy(), out,
+                         run.config.model.image_shape, value_range=_value_range(ds))  # fmt: skip
+    click.echo(f"wrote {x.shape[0]} originals and reconstructions to {out}")
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("--data", help="Default: the run's own data.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--split", type=click.Choice(["test", "valid", "train"]), default="test",
+              show_default=True)  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Z.npy")
+def encode(run_dir: str, data: str | None, data_dir: str | None, split: str, out: str) -> None:
+    """Posterior means E_q[z|x] of a split, saved as an (N, latent_dim) .npy array."""
+    run, ds = _run_and_data(run_dir, data, data_dir)
+    if not out.lower().endswith(".npy"):
+        raise click.BadParameter(f"{out}: the output must end in .npy", param_hint="--out")
+    x = torch.from_numpy(ds.split(split))
+    with torch.inference_mode():
+        z = torch.cat([run.model.encode(xb).mean for xb in x.split(1000)]).numpy()
+    _save_array_or_png(z, Path(out), None)
+    click.echo(f"wrote {z.shape[0]} latent means of dimension {z.shape[1]} to {out}")
+
+
+@cli.command()
+@click.argument("run_dir")
+@click.option("--latents", type=click.Path(), required=True, help="Z.npy of shape (N, latent_dim).")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="X.npy or X.png")
+def decode(run_dir: str, latents: str, out: str) -> None:
+    """Decoder means at given latents."""
+    from .data import _read_npy
+
+    run = load_run(run_dir)
+    z = _read_npy(Path(latents))
+    L = run.model.latent_dim
+    if z.ndim == 1 and z.shape[0] == L:
+        z = z[None]
+    if z.ndim != 2 or z.shape[1] != L or z.shape[0] == 0:
+        raise DataError(f"{latents} has shape {z.shape}; this model needs (N, {L}) latents")
+    if not np.issubdtype(z.dtype, np.number) or not np.isfinite(z).all():
+        raise DataError(f"{latents} must hold finite real numbers")
+    with torch.inference_mode():
+        x = run.model.likelihood.mean(run.model.decoder_output(torch.from_numpy(z).float())).numpy()
+    _save_array_or_png(x, Path(out), run.config.model.image_shape)
+    click.echo(f"wrote {x.shape[0]} decoded examples to {out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: a VaekitError becomes 'vaekit: error: …' and exit code 2, no traceback."""
+    try:
+        cli.main(args=argv, prog_name="vaekit", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("vaekit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except VaekitError as e:
+        click.echo(f"vaekit: error: {e}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        click.echo("vaekit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except OSError as e:  # disk full, permission denied while writing an output…
+        click.echo(f"vaekit: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        sys.exit(EXIT_USER_ERROR)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Scores of a trained model on a data set, per example, in nats.
+
+``log_likelihood`` is the importance-sampled estimate
+    log p(x) ≈ log (1/k) Σ_k p(x, z_k) / q(z_k|x),   z_k ~ q(z|x),
+which is the IWAE bound: a lower bound on log p(x) in expectation, tightening as k grows and
+equal in expectation to the ELBO at k = 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .model import VAE, rsample
+from .objectives import ELBO
+
+# Elements of the decoder output per chunk: bounds memory whatever k and the batch size are.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def _as_tensor(model: VAE, x: Tensor | np.ndarray) -> Tensor:
+    t = torch.as_tensor(x)
+    if t.ndim != 2 or t.shape[1] != model.input_dim:
+        raise ValueError(f"data must have shape (N, {model.input_dim}), got {tuple(t.shape)}")
+    return t.to(torch.get_default_dtype())
+
+
+def _batches(x: Tensor, batch_size: int) -> Iterator[Tensor]:
+    for i in range(0, x.shape[0], batch_size):
+        yield x[i : i + batch_size]
+
+
+def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
+    if generator is not None:
+        return generator
+    return torch.Generator().manual_seed(0 if seed is None else seed)
+
+
+@torch.inference_mode()
+def log_weights(model: VAE, x: Tensor, k: int, generator: torch.Generator | None = None) -> Tensor:
+    """log p(x, z_k) − log q(z_k|x) for k draws: (B, D) -> (k, B)."""
+    q = model.encode(x)
+    z = rsample(q, k, generator)  # (k, B, L)
+    log_px_z = model.likelihood.log_prob(model.decoder_output(z), x)  # (k, B)
+    return model.prior.log_prob(z) + log_px_z - q.log_prob(z)
+
+
+@torch.inference_mode()
+def log_likelihood(
+    model: VAE,
+    x: Tensor | np.ndarray,
+    k: int = 1000,
+    *,
+    batch_size: int = 100,
+    seed: int | None = 0,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+) -> Tensor:
+    """Importance-sampled log p(x) per example, (N,) float64, with k samples each.
+
+    Chunked over k so that peak memory is bounded; the log-sum-exp is accumulated in float64.
+    """
+    if k < 1:
+        raise ValueError(f"importance samples must be >= 1, got {k}")
+    model.eval()
+    x = _as_tensor(model, x)
+    gen = _generator(seed, generator)
+    out_dim = model.likelihood.params_per_dim * model.input_dim
+    results = []
+    bar = tqdm(
+        total=x.shape[0], desc=f"log p(x), k={k}", unit="ex", disable=not progress, leave=False
+    )
+    for xb in _batches(x, batch_size):
+        chunk = max(1, min(k, _CHUNK_ELEMENTS // (xb.shape[0] * out_dim)))
+        acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64)
+        for start in range(0, k, chunk):
+            lw = log_weights(model, xb, min(chunk, k - start), gen)  # (c, B)
+            acc = torch.logaddexp(acc, torch.logsumexp(lw.double(), dim=0))
+        results.append(acc - math.log(k))
+        bar.update(xb.shape[0])
+    bar.close()
+    return torch.cat(results)
+
+
+@torch.inference_mode()
+def elbo_terms(
+    model: VAE,
+    x: Tensor | np.ndarray,
+    *,
+    batch_size: int = 1000,
+    seed: int | None = 0,
+    generator: torch.Generator | None = None,
+) -> dict[str, Tensor]:
+    """Per-example ELBO, reconstruction and KL (each (N,)), one posterior sample per example."""
+    model.eval()
+    x = _as_tensor(model, x)
+    gen = _generator(seed, generator)
+    objective = ELBO()
+    parts: dict[str, list[Tensor]] = {"elbo": [], "reconstruction": [], "kl": []}
+    for xb in _batches(x, batch_size):
+        t = objective(model, xb, gen)
+        parts["elbo"].append(t.elbo)
+        parts["reconstruction"].append(t.reconstruction)
+        parts["kl"].append(t.kl)
+    return {name: torch.cat(v).double() for name, v in parts.items()}
+
+
+def evaluate(
+    model: VAE,
+    x: Tensor | np.ndarray,
+    *,
+    importance_samples: int = 1000,
+    batch_size: int = 100,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Per-example means in nats: ELBO, reconstruction, KL and the IS log-likelihood."""
+    terms = elbo_terms(model, x, seed=seed)
+    n = int(terms["elbo"].shape[0])
+    result: dict[str, Any] = {"n": n}
+    for name, v in terms.items():
+        result[name] = float(v.mean())
+    result["elbo_stderr"] = float(terms["elbo"].std() / math.sqrt(n)) if n > 1 else 0.0
+    if importance_samples > 0:
+        ll = log_likelihood(
+            model, x, importance_samples, batch_size=batch_size, seed=seed + 1, progress=progress
+        )
+        result["log_likelihood"] = float(ll.mean())
+        result["log_likelihood_stderr"] = float(ll.std() / math.sqrt(n)) if n > 1 else 0.0
+        result["importance_samples"] = importance_samples
+    result["bits_per_dim"] = -result.get("log_likelihood", result["elbo"]) / (
+        model.input_dim * math.log(2)
+    )
+    return result

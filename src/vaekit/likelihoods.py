@@ -1,0 +1,179 @@
+"""Observation models p(x|z): turn the decoder's raw output into a distribution over x.
+
+The decoder network only outputs numbers: ``params_per_dim * D`` of them per example. A
+likelihood owns any parameters of its own (a learned σ), builds a ``torch.distributions``
+distribution with event shape ``(D,)``, and scores data with it. ``log_prob`` always sums over
+the D data dimensions, so it returns one number per example.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.distributions import Bernoulli, Distribution, Independent, Normal
+
+from .errors import DataError
+
+
+def _inverse_softplus(y: float) -> float:
+    return y + math.log(-math.expm1(-y))
+
+
+class Likelihood(nn.Module):
+    """Base class: subclasses define ``distribution`` (and may override the fast paths)."""
+
+    name: ClassVar[str]
+    params_per_dim: ClassVar[int] = 1
+
+    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def distribution(self, out: Tensor) -> Distribution:
+        """``out`` (..., P*D) -> distribution with batch shape (...) and event shape (D,)."""
+        raise NotImplementedError
+
+    def log_prob(self, out: Tensor, x: Tensor) -> Tensor:
+        """log p(x|z) summed over dimensions: (..., P*D), (..., D) -> (...)."""
+        return self.distribution(out).log_prob(x)
+
+    def mean(self, out: Tensor) -> Tensor:
+        return self.distribution(out).mean
+
+    def check_data(self, x: np.ndarray, what: str = "data") -> None:
+        """Raise :class:`DataError` if ``x`` (N, D) cannot come from this likelihood."""
+
+
+class BernoulliLikelihood(Likelihood):
+    """Binary data; the decoder outputs logits (numerically safe, and the fast BCE kernel)."""
+
+    name = "bernoulli"
+
+    def distribution(self, out: Tensor) -> Distribution:
+        return Independent(Bernoulli(logits=out, validate_args=False), 1)
+
+    def log_prob(self, out: Tensor, x: Tensor) -> Tensor:
+        # Same value as the distribution's log_prob (tested), without its broadcast_all copy:
+        # this is the hottest line of training.
+        x = x.expand_as(out)
+        return -F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(-1)
+
+    def mean(self, out: Tensor) -> Tensor:
+        return torch.sigmoid(out)
+
+    def check_data(self, x: np.ndarray, what: str = "data") -> None:
+        bad = (x != 0) & (x != 1)
+        if bad.any():
+            v = x[bad].flat[0]
+            raise DataError(
+                f"{what} is not binary (found value {v:g}) but the 'bernoulli' likelihood needs "
+                "0/1 data; binarize it or use a gaussian likelihood (e.g. --likelihood gaussian-shared)"
+            )
+
+
+class _GaussianBase(Likelihood):
+    """Gaussian with mean = the decoder output and a σ that subclasses define."""
+
+    def scale(self, out: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def loc(self, out: Tensor) -> Tensor:
+        return out[..., : self.dim]
+
+    def distribution(self, out: Tensor) -> Distribution:
+        return Independent(Normal(self.loc(out), self.scale(out), validate_args=False), 1)
+
+    def mean(self, out: Tensor) -> Tensor:
+        return self.loc(out)
+
+
+class FixedGaussianLikelihood(_GaussianBase):
+    """N(μ_θ(z), σ² I) with σ fixed by the user (``--sigma``)."""
+
+    name = "gaussian"
+
+    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+        super().__init__(dim)
+        self.register_buffer("sigma", torch.tensor(float(sigma)))
+
+    def scale(self, out: Tensor) -> Tensor:
+        return self.sigma.expand(out.shape[:-1] + (self.dim,))
+
+
+class _LearnedScale(_GaussianBase):
+    """σ = floor + softplus(raw), so it stays positive and cannot collapse to 0."""
+
+    raw_shape: ClassVar[tuple[int, ...] | str] = ()
+
+    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+        super().__init__(dim)
+        self.sigma_floor = float(sigma_floor)
+        shape = (dim,) if self.raw_shape == "dim" else ()
+        raw = _inverse_softplus(float(sigma) - self.sigma_floor)
+        self.raw_scale = nn.Parameter(torch.full(shape, raw))
+
+    def scale(self, out: Tensor) -> Tensor:
+        s = self.sigma_floor + F.softplus(self.raw_scale)
+        return s.expand(out.shape[:-1] + (self.dim,))
+
+
+class SharedGaussianLikelihood(_LearnedScale):
+    """N(μ_θ(z), σ² I) with one learned σ for all dimensions."""
+
+    name = "gaussian-shared"
+    raw_shape = ()
+
+
+class DiagGaussianLikelihood(_LearnedScale):
+    """N(μ_θ(z), diag σ²) with a learned σ per dimension (not depending on z)."""
+
+    name = "gaussian-diag"
+    raw_shape = "dim"
+
+
+class DecodedGaussianLikelihood(_GaussianBase):
+    """N(μ_θ(z), diag σ_θ(z)²): the decoder predicts σ too (2·D outputs), floored."""
+
+    name = "gaussian-decoded"
+    params_per_dim = 2
+
+    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+        super().__init__(dim)
+        self.sigma_floor = float(sigma_floor)
+        # Offset so that a zero decoder output means σ = the configured initial sigma.
+        self.raw_offset = _inverse_softplus(float(sigma) - self.sigma_floor)
+
+    def scale(self, out: Tensor) -> Tensor:
+        return self.sigma_floor + F.softplus(out[..., self.dim :] + self.raw_offset)
+
+
+LIKELIHOODS: dict[str, type[Likelihood]] = {
+    cls.name: cls
+    for cls in (
+        BernoulliLikelihood,
+        FixedGaussianLikelihood,
+        SharedGaussianLikelihood,
+        DiagGaussianLikelihood,
+        DecodedGaussianLikelihood,
+    )
+}
+
+
+def make_likelihood(
+    name: str, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3
+) -> Likelihood:
+    """Build a likelihood by its command-line name."""
+    try:
+        cls = LIKELIHOODS[name]
+    except KeyError:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"unknown likelihood {name!r}; choose one of: {', '.join(LIKELIHOODS)}"
+        ) from None
+    return cls(dim, sigma=sigma, sigma_floor=sigma_floor)

@@ -1,0 +1,167 @@
+"""Run directories: config.json + model.safetensors + metrics.jsonl, reloaded with one call.
+
+Nothing here unpickles: weights are safetensors, everything else is JSON. Every file is written
+atomically (temporary file, fsync, rename), so a kill at any instant leaves the old or the new
+file, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .config import RunConfig
+from .errors import ConfigError, ModelFileError, RunDirError
+from .model import VAE
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.jsonl"
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def weights_bytes(model: VAE) -> bytes:
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    return st_save(state, metadata={"format": "vaekit"})
+
+
+def save_model(model: VAE, run_dir: str | os.PathLike) -> None:
+    """Write config.json (model part from ``model.config`` if no run config exists) and weights."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / CONFIG_FILE).exists():
+        atomic_write(run_dir / CONFIG_FILE, RunConfig(model=model.config).to_json())
+    atomic_write(run_dir / WEIGHTS_FILE, weights_bytes(model))
+
+
+def read_config(run_dir: str | os.PathLike) -> RunConfig:
+    path = _run_file(run_dir, CONFIG_FILE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"cannot read {path}: {e}") from None
+    try:
+        return RunConfig.from_json(text)
+    except ConfigError as e:
+        raise ModelFileError(f"{path} is invalid: {e}") from None
+
+
+def _run_file(run_dir: str | os.PathLike, name: str) -> Path:
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunDirError(f"run directory {run_dir} does not exist")
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir} is not a directory (expected a run directory)")
+    path = run_dir / name
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} is not a complete run directory: {name} is missing")
+    return path
+
+
+def load_weights(model: VAE, path: Path) -> None:
+    try:
+        state = st_load(path.read_bytes())
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelFileError(
+            f"{path} is corrupt or truncated ({e}); retrain or restore it"
+        ) from None
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise ModelFileError(
+            f"{path} does not match config.json (missing: {missing[:3]}, unexpected: {unexpected[:3]})"
+        )
+    for k, v in state.items():
+        if v.shape != own[k].shape:
+            raise ModelFileError(
+                f"{path}: weight {k} has shape {tuple(v.shape)} but config.json implies "
+                f"{tuple(own[k].shape)}"
+            )
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise ModelFileError(f"{path}: weight {k} holds NaN or Inf")
+    model.load_state_dict(state)
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a torn last line from an old crash: keep what precedes it
+    return rows
+
+
+@dataclass
+class Run:
+    """A trained model with its configuration and training history."""
+
+    run_dir: Path
+    config: RunConfig
+    model: VAE
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    interrupted: bool = False
+
+
+def load_run(run_dir: str | os.PathLike) -> Run:
+    config = read_config(run_dir)
+    model = VAE(config.model)
+    load_weights(model, _run_file(run_dir, WEIGHTS_FILE))
+    model.eval()
+    summary_path = Path(run_dir) / "summary.json"
+    summary = None
+    if summary_path.is_file():
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            summary = None
+    return Run(Path(run_dir), config, model, read_metrics(run_dir), summary)
+
+
+def load(run_dir: str | os.PathLike) -> VAE:
+    """The trained model of a run directory, in eval mode; ``model.config`` holds its settings."""
+    return load_run(run_dir).model
