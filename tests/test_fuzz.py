@@ -1,0 +1,59 @@
+"""Random bytes and values into the parsers: only VaekitError may come out, never a crash."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vaekit import RunConfig, VaekitError, load_dataset
+from vaekit.config import read_toml
+from vaekit.mnist import read_amat
+
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+    max_leaves=8,
+)
+VALID = RunConfig.from_dict({"model": {"input_dim": 4}}).to_dict()
+
+
+def _ok_or_vaekit_error(fn, *args):
+    try:
+        fn(*args)
+    except VaekitError as e:
+        assert "\n" not in str(e).strip() or len(str(e)) < 2000
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_config_json_random_bytes(raw):
+    _ok_or_vaekit_error(RunConfig.from_json, raw.decode("utf-8", "replace"))
+
+
+@FUZZ
+@given(st.sampled_from(["model", "data", "train"]), st.text(max_size=12), json_values)
+def test_config_random_values(section, key, value):
+    d = json.loads(json.dumps(VALID))
+    fields = list(d[section]) + [key]
+    d[section][fields[len(key) % len(fields)]] = value
+    _ok_or_vaekit_error(RunConfig.from_dict, d)
+
+
+@FUZZ
+@given(st.binary(max_size=400), st.sampled_from([".npz", ".npy", ".csv"]))
+def test_data_files_random_bytes(tmp_path, raw, suffix):
+    p = tmp_path / f"d{suffix}"
+    p.write_bytes(raw)
+    _ok_or_vaekit_error(load_dataset, str(p))
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_amat_and_toml_random_bytes(tmp_path, raw):
+    (tmp_path / "x.amat").write_bytes(raw)
+    _ok_or_vaekit_error(read_amat, tmp_path / "x.amat", 4)
+    (tmp_path / "x.toml").write_bytes(raw)
+    _ok_or_vaekit_error(read_toml, tmp_path / "x.toml")
