@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,13 @@ import numpy as np
 import torch
 
 from .config import ACTIVATIONS, ARCHS, LR_SCHEDULES, read_toml
-from .data import Dataset, load_dataset
+from .data import Dataset, check_array, load_dataset, read_npy
 from .errors import DataError, RunDirError, VaekitError
 from .evaluation import evaluate as evaluate_model
 from .likelihoods import LIKELIHOODS
 from .plotting import save_grid, save_reconstructions
 from .runs import Run, atomic_write, load_run
-from .settings import AUTO_LIKELIHOOD, data_config
+from .settings import AUTO_LIKELIHOOD
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -26,21 +27,14 @@ EXIT_INTERRUPTED = 130
 
 def _run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[Run, Dataset]:
     run = load_run(run_dir)
-    settings: dict[str, Any] = {"data": run.config.data.name, "data_dir": run.config.data.data_dir}
-    settings["seed"] = run.config.data.split_seed
-    settings["valid_fraction"] = run.config.data.valid_fraction
-    if data is not None:
-        settings["data"] = data
-    if data_dir is not None:
-        settings["data_dir"] = data_dir
-    ds = load_dataset(data_config(settings))
+    cfg = run.config.data
+    ds = load_dataset(replace(cfg, name=data or cfg.name, data_dir=data_dir or cfg.data_dir))
     if ds.dim != run.model.input_dim:
         raise DataError(
             f"data {ds.name} has {ds.dim} features per example but the model in {run_dir} was "
             f"trained on {run.model.input_dim}"
         )
-    for split in ("train", "valid", "test"):
-        run.model.likelihood.check_data(ds.split(split), f"{ds.name} ({split} split)")
+    run.model.likelihood.check_dataset(ds)
     return run, ds
 
 
@@ -206,19 +200,16 @@ def encode(run_dir: str, data: str | None, data_dir: str | None, split: str, out
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="X.npy or X.png")
 def decode(run_dir: str, latents: str, out: str) -> None:
     """Decoder means at given latents."""
-    from .data import _read_npy
-
     run = load_run(run_dir)
-    z = _read_npy(Path(latents))
+    raw = read_npy(Path(latents))
     L = run.model.latent_dim
-    if z.ndim == 1 and z.shape[0] == L:
-        z = z[None]
-    if z.ndim != 2 or z.shape[1] != L or z.shape[0] == 0:
-        raise DataError(f"{latents} has shape {z.shape}; this model needs (N, {L}) latents")
-    if not np.issubdtype(z.dtype, np.number) or not np.isfinite(z).all():
-        raise DataError(f"{latents} must hold finite real numbers")
+    if raw.ndim == 1 and raw.shape[0] == L:
+        raw = raw[None]
+    if raw.ndim != 2 or raw.shape[1] != L:
+        raise DataError(f"{latents} has shape {raw.shape}; this model needs (N, {L}) latents")
+    z, _ = check_array(raw, str(latents))  # numeric, non-empty, finite -> float32
     with torch.inference_mode():
-        x = run.model.likelihood.mean(run.model.decoder_output(torch.from_numpy(z).float())).numpy()
+        x = run.model.likelihood.mean(run.model.decoder_output(torch.from_numpy(z))).numpy()
     _save_array_or_png(x, Path(out), run.config.model.image_shape)
     click.echo(f"wrote {x.shape[0]} decoded examples to {out}")
 

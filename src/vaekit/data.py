@@ -90,7 +90,7 @@ def _require_file(path: Path) -> None:
         raise DataError(f"{path} is not a file")
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def read_npy(path: Path) -> np.ndarray:
     _require_file(path)
     try:
         return np.load(path, allow_pickle=False)
@@ -125,7 +125,7 @@ def _from_file(path: Path, config: DataConfig) -> Dataset:
         splits = {s: arrays[s] for s in ("train", "valid", "test") if s in arrays}
         labels = {s: arrays[f"{s}_labels"] for s in splits if f"{s}_labels" in arrays}
     elif suffix == ".npy":
-        splits = {"train": _read_npy(path)}
+        splits = {"train": read_npy(path)}
     elif suffix == ".csv":
         splits = {"train": _read_csv(path)}
     else:

@@ -9,7 +9,7 @@ the D data dimensions, so it returns one number per example.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 
 def _inverse_softplus(y: float) -> float:
@@ -47,6 +47,11 @@ class Likelihood(nn.Module):
 
     def check_data(self, x: np.ndarray, what: str = "data") -> None:
         """Raise :class:`DataError` if ``x`` (N, D) cannot come from this likelihood."""
+
+    def check_dataset(self, dataset: Any) -> None:
+        """``check_data`` on every split of a :class:`vaekit.Dataset`."""
+        for split in ("train", "valid", "test"):
+            self.check_data(dataset.split(split), f"{dataset.name} ({split} split)")
 
 
 class BernoulliLikelihood(Likelihood):
@@ -171,8 +176,6 @@ def make_likelihood(
     try:
         cls = LIKELIHOODS[name]
     except KeyError:
-        from .errors import ConfigError
-
         raise ConfigError(
             f"unknown likelihood {name!r}; choose one of: {', '.join(LIKELIHOODS)}"
         ) from None

@@ -19,8 +19,9 @@ from tqdm.auto import tqdm
 
 from .config import RunConfig
 from .data import Dataset, load_dataset
-from .errors import ConfigError, NumericalError, RunDirError
+from .errors import NumericalError, RunDirError
 from .evaluation import elbo_terms
+from .likelihoods import make_likelihood
 from .model import VAE
 from .objectives import ELBO
 from .plotting import save_grid, save_reconstructions
@@ -118,21 +119,14 @@ def train(
     if dataset is None:
         dataset = load_dataset(data_config(settings))
     config = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
-    _check_likelihood_data(config, dataset)
+    m = config.model
+    make_likelihood(m.likelihood, m.input_dim, m.sigma, m.sigma_floor).check_dataset(dataset)
     if _prepare_dir(out, config, overwrite):
         if progress:
             print(f"{out} already holds this finished run; nothing to do.")
         return load_run(out)
     atomic_write(out / CONFIG_FILE, config.to_json())
     return Trainer(config, dataset, out, progress).run()
-
-
-def _check_likelihood_data(config: RunConfig, dataset: Dataset) -> None:
-    model = VAE(config.model)
-    for split in ("train", "valid", "test"):
-        model.likelihood.check_data(dataset.split(split), f"{dataset.name} ({split} split)")
-    if dataset.train.shape[0] < 1:
-        raise ConfigError("no training data")
 
 
 class Trainer:
