@@ -9,8 +9,13 @@ from vaekit import RunConfig, VaekitError, load_dataset
 from vaekit.config import read_toml
 from vaekit.mnist import read_amat
 
+# Derandomized so CI is reproducible; explore further with --hypothesis-seed=N (locally,
+# seeds 1-13 found nothing after the newline-in-key fix).
 FUZZ = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),

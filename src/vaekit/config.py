@@ -198,7 +198,7 @@ def _build(kind: type, d: Any) -> Any:
     names = {f.name for f in dataclasses.fields(kind)}
     unknown = sorted(set(d) - names)
     if unknown:
-        raise ConfigError(f"unknown {kind.__name__} setting(s): {', '.join(unknown)}")
+        raise ConfigError(f"unknown {kind.__name__} setting(s): {', '.join(map(repr, unknown))}")
     return kind(**d)
 
 
@@ -225,6 +225,6 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     unknown = sorted(set(out) - TRAIN_KEYS)
     if unknown:
         raise ConfigError(
-            f"unknown setting(s) in {p}: {', '.join(unknown)}; known: {', '.join(sorted(TRAIN_KEYS))}"
+            f"unknown setting(s) in {p}: {', '.join(map(repr, unknown))}; known: {', '.join(sorted(TRAIN_KEYS))}"
         )
     return out

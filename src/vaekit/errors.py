@@ -9,6 +9,10 @@ from __future__ import annotations
 class VaekitError(Exception):
     """Base class of every error vaekit raises on purpose (user errors, not bugs)."""
 
+    def __str__(self) -> str:
+        # Messages quote user input (file contents, keys); the CLI promises one line.
+        return " ".join(super().__str__().split())
+
 
 class ConfigError(VaekitError, ValueError):
     """A setting is invalid: a bad value, an unknown name, an unreadable config file."""

@@ -18,7 +18,7 @@ AUTO_LIKELIHOOD = "auto"
 def check_keys(settings: dict[str, Any]) -> None:
     unknown = sorted(set(settings) - TRAIN_KEYS)
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        raise ConfigError(f"unknown setting(s): {', '.join(map(repr, unknown))}")
 
 
 def data_config(settings: dict[str, Any]) -> DataConfig:
