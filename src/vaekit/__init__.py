@@ -25,7 +25,15 @@ from .likelihoods import (
     make_likelihood,
 )
 from .model import VAE, rsample
-from .objectives import ELBO, ObjectiveTerms, kl_to_prior
+from .objectives import (
+    ELBO,
+    IWAE,
+    OBJECTIVES,
+    ObjectiveTerms,
+    kl_per_dim,
+    kl_to_prior,
+    make_objective,
+)
 from .priors import StandardNormalPrior
 from .runs import Run, load, load_run, save_model
 from .training import train
@@ -33,11 +41,11 @@ from .training import train
 __version__ = "0.1.0"
 
 __all__ = [
-    "ELBO", "LIKELIHOODS", "VAE", "BernoulliLikelihood", "ConfigError", "DataConfig", "DataError",
+    "ELBO", "IWAE", "LIKELIHOODS", "OBJECTIVES", "VAE", "BernoulliLikelihood", "ConfigError", "DataConfig", "DataError",
     "DataNotFoundError", "Dataset", "DecodedGaussianLikelihood", "DiagGaussianLikelihood",
     "FixedGaussianLikelihood", "Likelihood", "ModelConfig", "ModelFileError", "NumericalError",
     "ObjectiveTerms", "Run", "RunConfig", "RunDirError", "SharedGaussianLikelihood",
     "StandardNormalPrior", "TrainConfig", "VaekitError", "__version__", "elbo_terms", "evaluate",
-    "kl_to_prior", "load", "load_dataset", "load_run", "log_likelihood", "log_weights",
-    "make_likelihood", "rsample", "save_model", "train",
+    "kl_per_dim", "kl_to_prior", "load", "load_dataset", "load_run", "log_likelihood", "log_weights",
+    "make_likelihood", "make_objective", "rsample", "save_model", "train",
 ]  # fmt: skip

@@ -12,7 +12,7 @@ import click
 import numpy as np
 import torch
 
-from .config import ACTIVATIONS, ARCHS, LR_SCHEDULES, read_toml
+from .config import ACTIVATIONS, ARCHS, LR_SCHEDULES, OBJECTIVE_NAMES, read_toml
 from .data import Dataset, check_array, load_dataset, read_npy
 from .errors import DataError, RunDirError, VaekitError
 from .evaluation import evaluate as evaluate_model
@@ -83,6 +83,11 @@ def cli() -> None:
 @click.option("--sigma", type=float, help="Decoder std: fixed for gaussian, initial otherwise.")
 @click.option("--beta", type=float, help="Weight of the KL term (default 1).")
 @click.option("--warmup-epochs", type=int, help="Ramp beta from 0 over this many epochs.")
+@click.option("--free-bits", type=float, help="Free bits: nats per latent dimension (elbo).")
+@click.option("--objective", type=click.Choice(OBJECTIVE_NAMES), help="Default elbo.")
+@click.option("--k", type=int, help="Samples per example of the iwae objective (default 50).")
+@click.option("--dreg", is_flag=True, default=None,
+              help="Doubly reparameterised encoder gradient (iwae).")  # fmt: skip
 @click.option("--seed", type=int, help="Seed for weights, data order, noise and splits.")
 @click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings.")
 @click.option("--overwrite", is_flag=True, help="Replace a run with other settings in --out.")
@@ -95,10 +100,11 @@ def train(config_file: str | None, overwrite: bool, quiet: bool, **options: Any)
     settings.update({k: v for k, v in options.items() if v is not None})
     run = train_run(overwrite=overwrite, progress=not quiet, **settings)
     s = run.summary or {}
-    best = s.get("best_valid_elbo")
+    best = s.get("best_valid_score")
+    label = {"valid_bound": f"IWAE-{run.config.train.k} bound"}.get(s.get("selected_by"), "ELBO")
     click.echo(
         f"{'interrupted' if run.interrupted else 'trained'}: {s.get('epochs_run', 0)} epoch(s) in "
-        f"{s.get('seconds', 0):.1f} s; best validation ELBO "
+        f"{s.get('seconds', 0):.1f} s; best validation {label} "
         f"{'n/a' if best is None else f'{best:.2f}'} nats at epoch {s.get('best_epoch')}\n"
         f"run directory: {run.run_dir} (model.safetensors, config.json, metrics.jsonl, "
         "samples.png, reconstructions.png)"

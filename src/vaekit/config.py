@@ -19,6 +19,7 @@ from .errors import ConfigError
 ARCHS = ("mlp", "linear")
 ACTIVATIONS = ("relu", "tanh", "elu", "softplus")
 LR_SCHEDULES = ("constant", "cosine")
+OBJECTIVE_NAMES = ("elbo", "iwae")
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -140,6 +141,10 @@ class TrainConfig:
     warmup_epochs: int = 0
     seed: int = 0
     eval_batch_size: int = 1000
+    objective: str = "elbo"  # or "iwae"
+    k: int = 50  # samples per example of the iwae objective
+    dreg: bool = False  # doubly reparameterised encoder gradient (iwae only)
+    free_bits: float = 0.0  # nats per latent dimension (elbo only)
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
@@ -150,6 +155,20 @@ class TrainConfig:
         _nonneg_int("warm-up epochs", self.warmup_epochs)
         _nonneg_int("seed", self.seed)
         _positive_int("evaluation batch size", self.eval_batch_size)
+        _choice("objective", self.objective, OBJECTIVE_NAMES)
+        _positive_int("k (importance samples per example)", self.k)
+        if not isinstance(self.dreg, bool):
+            raise ConfigError(f"dreg must be true or false, got {self.dreg!r}")
+        self.free_bits = _nonneg_float("free bits", self.free_bits)
+        if self.objective == "iwae" and (self.beta != 1 or self.warmup_epochs or self.free_bits):
+            raise ConfigError(
+                "beta, KL warm-up and free bits apply to the elbo objective only; "
+                "drop them or use --objective elbo"
+            )
+        if self.dreg and self.objective != "iwae":
+            raise ConfigError(
+                "--dreg is a gradient estimator of the iwae objective; add --objective iwae"
+            )
 
 
 @dataclass
@@ -206,7 +225,7 @@ def _build(kind: type, d: Any) -> Any:
 TRAIN_KEYS = {
     "data", "data_dir", "out", "epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "arch",
     "hidden", "activation", "likelihood", "sigma", "sigma_floor", "beta", "warmup_epochs", "seed",
-    "valid_fraction",
+    "valid_fraction", "objective", "k", "dreg", "free_bits",
 }  # fmt: skip
 
 

@@ -11,7 +11,10 @@ from .errors import ConfigError
 
 DATA_KEYS = {"data": "name", "data_dir": "data_dir", "valid_fraction": "valid_fraction"}
 MODEL_KEYS = ("latent_dim", "arch", "hidden", "activation", "likelihood", "sigma", "sigma_floor")
-TRAIN_FIELDS = ("epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "seed")
+TRAIN_FIELDS = (
+    "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "seed", "objective",
+    "k", "dreg", "free_bits",
+)  # fmt: skip
 AUTO_LIKELIHOOD = "auto"
 
 

@@ -20,10 +20,10 @@ from tqdm.auto import tqdm
 from .config import RunConfig
 from .data import Dataset, load_dataset
 from .errors import NumericalError, RunDirError
-from .evaluation import elbo_terms
+from .evaluation import elbo_terms, log_likelihood
 from .likelihoods import make_likelihood
 from .model import VAE
-from .objectives import ELBO
+from .objectives import make_objective
 from .plotting import save_grid, save_reconstructions
 from .runs import (
     CONFIG_FILE,
@@ -134,7 +134,7 @@ class Trainer:
         self.config, self.dataset, self.out, self.progress = config, dataset, out, progress
         self.model = build_model(config)
         tc = config.train
-        self.objective = ELBO(beta=tc.beta)
+        self.objective = make_objective(tc)
         self.x_train = torch.from_numpy(dataset.train)
         self.x_valid = torch.from_numpy(dataset.valid)
         self.steps_per_epoch = math.ceil(self.x_train.shape[0] / tc.batch_size)
@@ -142,7 +142,7 @@ class Trainer:
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
         self.gen = torch.Generator().manual_seed(tc.seed)
         self.metrics: list[dict[str, Any]] = []
-        self.best_elbo = -math.inf
+        self.best_score = -math.inf
         self.best_epoch = 0
         self.step = 0
 
@@ -206,8 +206,13 @@ class Trainer:
             "lr": self.opt.param_groups[0]["lr"],
             "train_seconds": train_seconds,
         }
-        if row["valid_elbo"] > self.best_elbo:  # by the true ELBO, whatever β trains with
-            self.best_elbo, self.best_epoch = row["valid_elbo"], epoch
+        if tc.objective == "iwae":  # select by the bound being trained: IWAE-k on valid
+            row["valid_bound"] = float(
+                log_likelihood(self.model, self.x_valid, tc.k, seed=tc.seed).mean()
+            )
+        score = row.get("valid_bound", row["valid_elbo"])  # true ELBO, whatever β trains with
+        if score > self.best_score:
+            self.best_score, self.best_epoch = score, epoch
             atomic_write(self.out / WEIGHTS_FILE, weights_bytes(self.model))
         row["seconds"] = time.perf_counter() - t0
         self.metrics.append(row)
@@ -230,7 +235,8 @@ class Trainer:
         return {
             "epochs_run": len(self.metrics),
             "best_epoch": self.best_epoch,
-            "best_valid_elbo": self.best_elbo if self.best_epoch else None,
+            "best_valid_score": self.best_score if self.best_epoch else None,
+            "selected_by": "valid_bound" if self.config.train.objective == "iwae" else "valid_elbo",
             "seconds": seconds,
             "interrupted": interrupted,
         }
