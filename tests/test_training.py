@@ -39,3 +39,27 @@ def test_warmup_is_recorded_and_best_model_is_by_true_elbo(tmp_path):
     ds = vaekit.load_dataset("digits")
     elbo = float(vaekit.elbo_terms(run.model, ds.valid, seed=0, batch_size=1000)["elbo"].mean())
     assert elbo == pytest.approx(best["valid_elbo"], abs=1e-4)
+
+
+def test_init_from_starts_at_the_source_runs_weights(tmp_path):
+    from vaekit.training import build_model
+
+    src = vaekit.train(out=tmp_path / "a", epochs=2, latent_dim=3, hidden=16, progress=False)
+    cfg = vaekit.RunConfig.from_dict(src.config.to_dict())
+    cfg.train.init_from = str(tmp_path / "a")
+    started = build_model(cfg).state_dict()
+    for name, v in src.model.state_dict().items():
+        assert torch.equal(started[name], v), name
+    fresh = vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=3, hidden=16, progress=False,
+                         objective="iwae", k=4)  # fmt: skip
+    tuned = vaekit.train(out=tmp_path / "c", epochs=1, latent_dim=3, hidden=16, progress=False,
+                         objective="iwae", k=4, init_from=tmp_path / "a")  # fmt: skip
+    assert tuned.summary["best_valid_score"] > fresh.summary["best_valid_score"]
+
+
+def test_init_from_another_shape_is_refused_before_writing(tmp_path):
+    vaekit.train(out=tmp_path / "a", epochs=1, latent_dim=3, hidden=16, progress=False)
+    with pytest.raises(vaekit.ConfigError, match="another shape"):
+        vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=4, hidden=16, progress=False,
+                     init_from=tmp_path / "a")  # fmt: skip
+    assert not (tmp_path / "b").exists()

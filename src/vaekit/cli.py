@@ -89,6 +89,7 @@ def cli() -> None:
 @click.option("--dreg", is_flag=True, default=None,
               help="Doubly reparameterised encoder gradient (iwae).")  # fmt: skip
 @click.option("--seed", type=int, help="Seed for weights, data order, noise and splits.")
+@click.option("--init-from", type=click.Path(), help="Start from this run's best weights.")
 @click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings.")
 @click.option("--overwrite", is_flag=True, help="Replace a run with other settings in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

@@ -145,6 +145,7 @@ class TrainConfig:
     k: int = 50  # samples per example of the iwae objective
     dreg: bool = False  # doubly reparameterised encoder gradient (iwae only)
     free_bits: float = 0.0  # nats per latent dimension (elbo only)
+    init_from: str | None = None  # run directory whose best weights start this run
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
@@ -160,6 +161,10 @@ class TrainConfig:
         if not isinstance(self.dreg, bool):
             raise ConfigError(f"dreg must be true or false, got {self.dreg!r}")
         self.free_bits = _nonneg_float("free bits", self.free_bits)
+        if self.init_from is not None and (
+            not isinstance(self.init_from, str) or not self.init_from
+        ):
+            raise ConfigError(f"init_from must be a run directory, got {self.init_from!r}")
         if self.objective == "iwae" and (self.beta != 1 or self.warmup_epochs or self.free_bits):
             raise ConfigError(
                 "beta, KL warm-up and free bits apply to the elbo objective only; "
@@ -225,7 +230,7 @@ def _build(kind: type, d: Any) -> Any:
 TRAIN_KEYS = {
     "data", "data_dir", "out", "epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "arch",
     "hidden", "activation", "likelihood", "sigma", "sigma_floor", "beta", "warmup_epochs", "seed",
-    "valid_fraction", "objective", "k", "dreg", "free_bits",
+    "valid_fraction", "objective", "k", "dreg", "free_bits", "init_from",
 }  # fmt: skip
 
 

@@ -13,7 +13,7 @@ DATA_KEYS = {"data": "name", "data_dir": "data_dir", "valid_fraction": "valid_fr
 MODEL_KEYS = ("latent_dim", "arch", "hidden", "activation", "likelihood", "sigma", "sigma_floor")
 TRAIN_FIELDS = (
     "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "seed", "objective",
-    "k", "dreg", "free_bits",
+    "k", "dreg", "free_bits", "init_from",
 )  # fmt: skip
 AUTO_LIKELIHOOD = "auto"
 
@@ -57,6 +57,8 @@ def run_config(
     if "sigma" not in model_kw and model_kw["likelihood"] != "gaussian":
         model_kw["sigma"] = initial_sigma(train, model_kw.get("sigma_floor", 1e-3))
     train_kw = {k: settings[k] for k in TRAIN_FIELDS if settings.get(k) is not None}
+    if train_kw.get("init_from") is not None:
+        train_kw["init_from"] = str(train_kw["init_from"])
     return RunConfig(
         model=ModelConfig(input_dim=input_dim, image_shape=image_shape, **model_kw),
         data=data_config(settings),

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .config import RunConfig
 from .data import Dataset, load_dataset
-from .errors import NumericalError, RunDirError
+from .errors import ConfigError, NumericalError, RunDirError
 from .evaluation import elbo_terms, log_likelihood
 from .likelihoods import make_likelihood
 from .model import VAE
@@ -32,6 +32,7 @@ from .runs import (
     Run,
     atomic_write,
     load_run,
+    load_weights,
     read_config,
     weights_bytes,
 )  # fmt: skip
@@ -67,10 +68,20 @@ def warmup_beta(beta: float, warmup_epochs: int, step: int, steps_per_epoch: int
 
 
 def build_model(config: RunConfig) -> VAE:
-    """The model's initial weights depend on the seed only, not on the caller's global RNG."""
+    """Initial weights: the seed's (not the caller's global RNG), or those of ``init_from``."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.train.seed)
-        return VAE(config.model)
+        model = VAE(config.model)
+    if config.train.init_from is not None:
+        src = Path(config.train.init_from)
+        other = read_config(src).model
+        if other != config.model:
+            raise ConfigError(
+                f"--init-from {src} holds a model of another shape or likelihood; its settings "
+                "(latent size, hidden sizes, likelihood…) must match this run's"
+            )
+        load_weights(model, src / WEIGHTS_FILE)
+    return model
 
 
 def _prepare_dir(out: Path, config: RunConfig, overwrite: bool) -> bool:
@@ -121,18 +132,21 @@ def train(
     config = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
     m = config.model
     make_likelihood(m.likelihood, m.input_dim, m.sigma, m.sigma_floor).check_dataset(dataset)
+    model = build_model(config)  # before touching the run directory: --init-from may fail
     if _prepare_dir(out, config, overwrite):
         if progress:
             print(f"{out} already holds this finished run; nothing to do.")
         return load_run(out)
     atomic_write(out / CONFIG_FILE, config.to_json())
-    return Trainer(config, dataset, out, progress).run()
+    return Trainer(config, dataset, out, progress, model).run()
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, dataset: Dataset, out: Path, progress: bool) -> None:
+    def __init__(
+        self, config: RunConfig, dataset: Dataset, out: Path, progress: bool, model: VAE
+    ) -> None:
         self.config, self.dataset, self.out, self.progress = config, dataset, out, progress
-        self.model = build_model(config)
+        self.model = model
         tc = config.train
         self.objective = make_objective(tc)
         self.x_train = torch.from_numpy(dataset.train)

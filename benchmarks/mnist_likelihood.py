@@ -1,0 +1,163 @@
+"""Test log-likelihood on statically binarized MNIST: the models of docs/likelihood.md.
+
+Run from the repository root (each model trains in under 60 minutes on a 2-core CPU):
+
+    python benchmarks/mnist_likelihood.py vae  --data-dir ../shared/data
+    python benchmarks/mnist_likelihood.py iwae --data-dir ../shared/data
+    python benchmarks/mnist_likelihood.py table          # rewrite docs/likelihood.md
+
+Each model is a list of `vaekit train` stages (the exact commands are printed and stored).
+Rerunning is cheap: a finished stage is a no-op. Model selection uses the validation split
+only (best epoch by validation bound); the test split is read once, by the final
+`vaekit evaluate --importance-samples 5000 --repeats 3`. Results go to
+benchmarks/results/<model>.json, from which `table` writes the markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DOC = ROOT / "docs" / "likelihood.md"
+
+ARCH = ["--hidden", "512,512", "--latent-dim", "50", "--likelihood", "bernoulli",
+        "--batch-size", "100", "--seed", "0"]  # fmt: skip
+MODELS = {
+    "vae": {
+        "title": "MLP VAE, 1 stochastic layer (784-512-512-50)",
+        "objective": "ELBO",
+        "stages": [
+            ["--epochs", "300", "--lr-schedule", "cosine", "--warmup-epochs", "10"],
+        ],
+    },
+    "iwae": {
+        "title": "MLP IWAE k=50, 1 stochastic layer (784-512-512-50)",
+        "objective": "ELBO 120 epochs, then IWAE k=50 (DReG encoder gradient)",
+        "stages": [
+            ["--epochs", "120", "--lr-schedule", "cosine", "--warmup-epochs", "10"],
+            [
+                "--epochs",
+                "30",
+                "--lr",
+                "3e-4",
+                "--lr-schedule",
+                "cosine",
+                "--objective",
+                "iwae",
+                "--k",
+                "50",
+                "--dreg",
+            ],
+        ],  # fmt: skip
+    },
+}
+
+
+def _vaekit(*args: str, threads: int) -> str:
+    cmd = [sys.executable, "-m", "vaekit", *args]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    print("$", shlex.join(["vaekit", *args]), flush=True)
+    done = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    print(done.stdout, end="", flush=True)
+    return done.stdout
+
+
+def stage_commands(name: str, data_dir: str, root: Path) -> list[list[str]]:
+    cmds, previous = [], None
+    for i, extra in enumerate(MODELS[name]["stages"]):
+        out = root / f"{name}-stage{i + 1}"
+        cmd = ["train", "--data", "binarized-mnist", "--data-dir", data_dir, "--out", str(out),
+               *ARCH, *extra, "--quiet"]  # fmt: skip
+        if previous is not None:
+            cmd += ["--init-from", str(previous)]
+        cmds.append(cmd)
+        previous = out
+    return cmds
+
+
+def run_model(name: str, data_dir: str, root: Path, threads: int, k: int, repeats: int) -> None:
+    cmds = stage_commands(name, data_dir, root)
+    train_seconds = 0.0
+    epochs = []
+    for cmd in cmds:
+        _vaekit(*cmd, threads=threads)
+        summary = json.loads((Path(cmd[cmd.index("--out") + 1]) / "summary.json").read_text())
+        train_seconds += summary["seconds"]
+        epochs.append(f"{summary['best_epoch']}/{summary['epochs_run']}")
+    final = cmds[-1][cmds[-1].index("--out") + 1]
+    t0 = time.perf_counter()
+    ev = ["evaluate", final, "--data-dir", data_dir, "--split", "test",
+          "--importance-samples", str(k), "--repeats", str(repeats), "--json", "--quiet"]  # fmt: skip
+    result = json.loads(_vaekit(*ev, threads=threads))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    record = {
+        "model": name, "title": MODELS[name]["title"], "objective": MODELS[name]["objective"],
+        "commands": [shlex.join(["vaekit", *c]) for c in [*cmds, ev]],
+        "train_seconds": train_seconds, "eval_seconds": time.perf_counter() - t0,
+        "threads": threads, "best_epoch_of_epochs": epochs, "test": result,
+    }  # fmt: skip
+    (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(
+        f"{name}: test NLL {-result['log_likelihood']:.2f} ± {result['log_likelihood_repeat_stderr']:.2f}"
+    )
+
+
+def write_table() -> None:
+    rows = []
+    for name in MODELS:
+        p = RESULTS / f"{name}.json"
+        if not p.exists():
+            continue
+        r = json.loads(p.read_text())
+        t = r["test"]
+        rows.append(
+            f"| {r['title']} | {r['objective']} | **{-t['log_likelihood']:.2f}** ± "
+            f"{t['log_likelihood_repeat_stderr']:.2f} | {-t['elbo']:.2f} | {t['kl']:.2f} | "
+            f"{t['active_units']}/{len(t['kl_per_dim'])} | {' + '.join(r['best_epoch_of_epochs'])} | "
+            f"{r['train_seconds'] / 60:.1f} min | {r['eval_seconds'] / 60:.1f} min |"
+        )
+    head = (
+        "| model | objective | test NLL (IS-5000) | test −ELBO | KL | active units | "
+        "best epoch/epochs | training | IS-5000 eval |\n|---|---|---|---|---|---|---|---|---|\n"
+    )
+    commands = "\n".join(
+        "```\n" + "\n".join(json.loads((RESULTS / f"{n}.json").read_text())["commands"]) + "\n```"
+        for n in MODELS
+        if (RESULTS / f"{n}.json").exists()
+    )
+    text = DOC.read_text() if DOC.exists() else ""
+    start, end = "<!-- table -->", "<!-- /table -->"
+    block = f"{start}\n{head}" + "\n".join(rows) + f"\n\nCommands:\n\n{commands}\n{end}"
+    if start in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text += "\n" + block + "\n"
+    DOC.write_text(text)
+    print(f"wrote {DOC}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("model", choices=[*MODELS, "table"])
+    ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--runs", default=str(ROOT / "runs" / "mnist"), help="where run dirs go")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--k", type=int, default=5000, help="importance samples for the test NLL")
+    ap.add_argument("--repeats", type=int, default=3)
+    a = ap.parse_args()
+    if a.model == "table":
+        write_table()
+    else:
+        run_model(a.model, a.data_dir, Path(a.runs), a.threads, a.k, a.repeats)
+
+
+if __name__ == "__main__":
+    main()
