@@ -2,33 +2,11 @@
 
 import numpy as np
 import torch
-from scipy.stats import multivariate_normal
 
-from vaekit import VAE, ModelConfig, elbo_terms, log_likelihood
+from vaekit import elbo_terms, log_likelihood
 
-
-def _linear_model(seed=0):
-    torch.manual_seed(seed)
-    m = VAE(ModelConfig(input_dim=5, latent_dim=2, arch="linear", likelihood="gaussian",
-                        sigma=0.8))  # fmt: skip
-    # A sensible but imperfect proposal: the exact posterior mean, stds 1.5x too wide.
-    w, b = m.decoder[0].weight.detach(), m.decoder[0].bias.detach()  # (D, L), (D,)
-    minv = torch.linalg.inv(w.T @ w + 0.64 * torch.eye(2))
-    std = 1.5 * torch.sqrt(0.64 * torch.diagonal(minv))
-    enc = m.encoder[0]
-    with torch.no_grad():
-        enc.weight[:2] = minv @ w.T
-        enc.bias[:2] = -(minv @ w.T) @ b
-        enc.weight[2:] = 0
-        enc.bias[2:] = std + torch.log(-torch.expm1(-std))  # inverse softplus
-    return m
-
-
-def _exact(m, x):
-    w = m.decoder[0].weight.detach().double().numpy()  # (D, L)
-    b = m.decoder[0].bias.detach().double().numpy()
-    cov = w @ w.T + 0.8**2 * np.eye(5)
-    return multivariate_normal(b, cov).logpdf(x.double().numpy())
+from .linear_gaussian import exact_log_likelihood as _exact
+from .linear_gaussian import linear_model as _linear_model
 
 
 def test_is_estimate_converges_to_exact_log_likelihood():
@@ -74,3 +52,17 @@ def test_chunking_does_not_change_the_estimate(monkeypatch):
     # torch draws other numbers in chunks, so compare both with the exact value
     assert np.abs(a.numpy() - exact).mean() < 0.08
     assert np.abs(b.numpy() - exact).mean() < 0.08
+
+
+def test_is_error_shrinks_at_the_expected_rates():
+    # Delta method: bias ≈ Var(w)/(2k p²) ~ 1/k, and the spread across seeds ~ 1/sqrt(k).
+    m = _linear_model()
+    x = torch.randn(500, 5, generator=torch.Generator().manual_seed(0))
+    exact = _exact(m, x)
+    est = {k: np.stack([log_likelihood(m, x, k, seed=s).numpy() for s in range(4)])
+           for k in (10, 100, 1000)}  # fmt: skip
+    bias = {k: float((exact - e).mean()) for k, e in est.items()}
+    spread = {k: float(e.std(0).mean()) for k, e in est.items()}
+    assert 4 < bias[10] / bias[100] < 25, bias
+    assert 2 < spread[100] / spread[1000] < 5, spread
+    assert 2 < spread[10] / spread[100] < 5, spread

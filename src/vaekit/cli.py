@@ -122,28 +122,53 @@ def train(config_file: str | None, overwrite: bool, quiet: bool, **options: Any)
               show_default=True)  # fmt: skip
 @click.option("--importance-samples", "-k", type=click.IntRange(min=1), default=1000,
               show_default=True, help="Samples for the log-likelihood estimate.")  # fmt: skip
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Independent IS estimates, for the estimator's standard error.")  # fmt: skip
+@click.option("--refine-steps", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Gradient steps on each example's own q(z|x) for the amortisation gap; 0 skips.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str,
-             importance_samples: int, seed: int, as_json: bool, quiet: bool) -> None:  # fmt: skip
-    """ELBO, its two terms and the importance-sampled log-likelihood, in nats per example."""
+             importance_samples: int, repeats: int, refine_steps: int, seed: int, as_json: bool,
+             quiet: bool) -> None:  # fmt: skip
+    """ELBO and its terms, log p(x) by importance sampling, and the anatomy of the gap."""
     run, ds = _run_and_data(run_dir, data, data_dir)
     res = evaluate_model(run.model, ds.split(split), importance_samples=importance_samples,
-                         seed=seed, progress=not (quiet or as_json))  # fmt: skip
+                         repeats=repeats, refine_steps=refine_steps, seed=seed,
+                         progress=not quiet)  # fmt: skip
     res = {"split": split, "data": ds.name, **res}
     if as_json:
         click.echo(json.dumps(res))
         return
-    rows = [("data", ds.name), ("split", f"{split} ({res['n']} examples)"),
-            ("ELBO", f"{res['elbo']:.3f} ± {res['elbo_stderr']:.3f} nats"),
-            ("  reconstruction", f"{res['reconstruction']:.3f} nats"),
-            ("  KL", f"{res['kl']:.3f} nats"),
-            (f"log p(x), k={importance_samples}",
-             f"{res['log_likelihood']:.3f} ± {res['log_likelihood_stderr']:.3f} nats"),
-            ("bits/dim", f"{res['bits_per_dim']:.4f}")]  # fmt: skip
-    for name, value in rows:
-        click.echo(f"{name:<22} {value}")
+    for name, value in _evaluation_rows(res):
+        click.echo(f"{name:<30} {value}")
+
+
+def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    def nats(key: str, bits: str | None = None) -> str:
+        text = f"{r[key]:10.3f} nats"
+        return text + (f"  ({r[bits]:.4f} bits/dim)" if bits else "")
+
+    rows = [("data", f"{r['data']}, {r['split']} split ({r['n']} examples)"),
+            ("ELBO", nats("elbo", "elbo_bits_per_dim") + f"  ± {r['elbo_stderr']:.3f}"),
+            ("  reconstruction E_q log p(x|z)", nats("reconstruction")),
+            ("  KL(q(z|x) ‖ p(z))", nats("kl"))]  # fmt: skip
+    if "log_likelihood" in r:
+        err = r["log_likelihood_repeat_stderr"]
+        spread = f"  ± {err:.3f} over {r['repeats']} repeats" if err is not None else ""
+        rows += [(f"log p(x), IS k={r['importance_samples']}",
+                  nats("log_likelihood", "log_likelihood_bits_per_dim") + spread),
+                 ("gap log p(x) − ELBO", nats("gap"))]  # fmt: skip
+    if "refined_elbo" in r:
+        rows += [(f"ELBO of refined q ({r['refine_steps']} steps)", nats("refined_elbo")),
+                 ("  amortisation gap", nats("amortisation_gap"))]  # fmt: skip
+        if "approximation_gap" in r:
+            rows.append(("  approximation gap", nats("approximation_gap")))
+    kl = ", ".join(f"{v:.2f}" for v in r["kl_per_dim"])
+    rows += [("active units", f"{r['active_units']} of {len(r['kl_per_dim'])}"),
+             ("KL per latent dimension", kl), ("seconds", f"{r['seconds']:.1f}")]  # fmt: skip
+    return rows
 
 
 @cli.command()

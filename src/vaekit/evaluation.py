@@ -9,6 +9,7 @@ equal in expectation to the ELBO at k = 1.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .diagnostics import bits_per_dim, latent_statistics, refined_elbo
 from .model import VAE, rsample
 from .objectives import ELBO
 
@@ -116,25 +118,64 @@ def evaluate(
     x: Tensor | np.ndarray,
     *,
     importance_samples: int = 1000,
+    repeats: int = 1,
+    refine_steps: int = 0,
     batch_size: int = 100,
     seed: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Per-example means in nats: ELBO, reconstruction, KL and the IS log-likelihood."""
+    """Per-example means in nats (and bits/dim): ELBO and its terms, IS log p(x), the gap.
+
+    ``repeats`` independent IS estimates give a standard error of the estimator (seeds
+    seed+1…); ``refine_steps`` > 0 adds the amortisation/approximation split of the gap
+    (see :mod:`vaekit.diagnostics`); active units and KL per latent dimension always.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    t0 = time.perf_counter()
+    x = _as_tensor(model, x)
     terms = elbo_terms(model, x, seed=seed)
-    n = int(terms["elbo"].shape[0])
+    n, dim = int(terms["elbo"].shape[0]), model.input_dim
     result: dict[str, Any] = {"n": n}
     for name, v in terms.items():
         result[name] = float(v.mean())
-    result["elbo_stderr"] = float(terms["elbo"].std() / math.sqrt(n)) if n > 1 else 0.0
+    result["elbo_stderr"] = _stderr(terms["elbo"])
+    result["elbo_bits_per_dim"] = bits_per_dim(result["elbo"], dim)
     if importance_samples > 0:
-        ll = log_likelihood(
-            model, x, importance_samples, batch_size=batch_size, seed=seed + 1, progress=progress
-        )
-        result["log_likelihood"] = float(ll.mean())
-        result["log_likelihood_stderr"] = float(ll.std() / math.sqrt(n)) if n > 1 else 0.0
+        runs = [
+            log_likelihood(
+                model,
+                x,
+                importance_samples,
+                batch_size=batch_size,
+                seed=seed + 1 + r,
+                progress=progress,
+            )  # fmt: skip
+            for r in range(repeats)
+        ]  # each (N,)
+        means = [float(ll.mean()) for ll in runs]
+        result["log_likelihood"] = float(np.mean(means))
+        result["log_likelihood_stderr"] = _stderr(torch.stack(runs).mean(0))
         result["importance_samples"] = importance_samples
-    result["bits_per_dim"] = -result.get("log_likelihood", result["elbo"]) / (
-        model.input_dim * math.log(2)
-    )
+        result["repeats"] = repeats
+        result["log_likelihood_repeats"] = means
+        result["log_likelihood_repeat_stderr"] = (
+            float(np.std(means, ddof=1) / math.sqrt(repeats)) if repeats > 1 else None
+        )
+        result["log_likelihood_bits_per_dim"] = bits_per_dim(result["log_likelihood"], dim)
+        result["gap"] = result["log_likelihood"] - result["elbo"]
+    if refine_steps > 0:
+        refined = refined_elbo(model, x, steps=refine_steps, seed=seed + 1000, progress=progress)
+        result["refine_steps"] = refine_steps
+        result["refined_elbo"] = float(refined.mean())
+        result["amortisation_gap"] = result["refined_elbo"] - result["elbo"]
+        if "log_likelihood" in result:
+            result["approximation_gap"] = result["log_likelihood"] - result["refined_elbo"]
+    result.update(latent_statistics(model, x))
+    result["bits_per_dim"] = bits_per_dim(result.get("log_likelihood", result["elbo"]), dim)
+    result["seconds"] = time.perf_counter() - t0
     return result
+
+
+def _stderr(v: Tensor) -> float:
+    return float(v.std() / math.sqrt(v.shape[0])) if v.shape[0] > 1 else 0.0
