@@ -9,7 +9,7 @@ Run from the repository root (each model trains in under 60 minutes on a 2-core 
 Each model is a list of `vaekit train` stages (the exact commands are printed and stored).
 Rerunning is cheap: a finished stage is a no-op. Model selection uses the validation split
 only (best epoch by validation bound); the test split is read once, by the final
-`vaekit evaluate --importance-samples 5000 --repeats 3`. Results go to
+`vaekit evaluate --importance-samples 5000 --repeats 2`. Results go to
 benchmarks/results/<model>.json, from which `table` writes the markdown.
 """
 
@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--runs", default=str(ROOT / "runs" / "mnist"), help="where run dirs go")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--k", type=int, default=5000, help="importance samples for the test NLL")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()
     if a.model == "table":
         write_table()
