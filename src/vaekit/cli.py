@@ -92,14 +92,21 @@ def cli() -> None:
 @click.option("--init-from", type=click.Path(), help="Start from this run's best weights.")
 @click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings.")
 @click.option("--overwrite", is_flag=True, help="Replace a run with other settings in --out.")
+@click.option("--resume", is_flag=True,
+              help="Continue the stopped run in --out with its own settings.")  # fmt: skip
+@click.option("--checkpoint-every", default="60s", show_default=True,
+              help="Checkpoint every N steps (500) or every S seconds (30s, 5m), besides each "
+              "epoch's end and on Ctrl-C/SIGTERM.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config_file: str | None, overwrite: bool, quiet: bool, **options: Any) -> None:
-    """Train a VAE and write its run directory."""
+def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_every: str,
+          quiet: bool, **options: Any) -> None:  # fmt: skip
+    """Train a VAE and write its run directory; rerun the same command to continue it."""
     from .training import train as train_run
 
     settings = read_toml(config_file) if config_file else {}
     settings.update({k: v for k, v in options.items() if v is not None})
-    run = train_run(overwrite=overwrite, progress=not quiet, **settings)
+    run = train_run(overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
+                    progress=not quiet, **settings)  # fmt: skip
     s = run.summary or {}
     best = s.get("best_valid_score")
     label = {"valid_bound": f"IWAE-{run.config.train.k} bound"}.get(s.get("selected_by"), "ELBO")
@@ -111,6 +118,8 @@ def train(config_file: str | None, overwrite: bool, quiet: bool, **options: Any)
         "samples.png, reconstructions.png)"
     )
     if run.interrupted:
+        click.echo("checkpoint saved: rerun the same command (or add --resume) to continue",
+                   err=True)  # fmt: skip
         sys.exit(EXIT_INTERRUPTED)
 
 

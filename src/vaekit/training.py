@@ -17,9 +17,20 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from .checkpoint import (
+    CHECKPOINT_FILE,
+    DEFAULT_CHECKPOINT_EVERY,
+    Checkpoint,
+    Every,
+    Position,
+    data_fingerprint,
+    parse_every,
+    read_checkpoint,
+    save_checkpoint,
+)
 from .config import RunConfig
 from .data import Dataset, load_dataset
-from .errors import ConfigError, NumericalError, RunDirError
+from .errors import ConfigError, ModelFileError, NumericalError, RunDirError
 from .evaluation import elbo_terms, log_likelihood
 from .likelihoods import make_likelihood
 from .model import VAE
@@ -37,6 +48,7 @@ from .runs import (
     weights_bytes,
 )  # fmt: skip
 from .settings import data_config, run_config
+from .stopping import StopRequests
 
 SUMMARY_FILE = "summary.json"
 DEFAULT_OUT = "runs/latest"
@@ -84,8 +96,11 @@ def build_model(config: RunConfig) -> VAE:
     return model
 
 
-def _prepare_dir(out: Path, config: RunConfig, overwrite: bool) -> bool:
-    """Create ``out``; True if it already holds this very run, finished."""
+FRESH, RESUME, FINISHED = "fresh", "resume", "finished"
+
+
+def _prepare_dir(out: Path, config: RunConfig, overwrite: bool) -> str:
+    """Create ``out`` and say what it holds: this run finished, this run to resume, or nothing."""
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out} is a file, not a directory")
     if (out / CONFIG_FILE).exists() and not overwrite:
@@ -99,7 +114,9 @@ def _prepare_dir(out: Path, config: RunConfig, overwrite: bool) -> bool:
                 "or choose another --out"
             )
         if (out / SUMMARY_FILE).exists():
-            return True
+            return FINISHED
+        if (out / CHECKPOINT_FILE).exists():
+            return RESUME
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".vaekit-write-test"
@@ -107,9 +124,30 @@ def _prepare_dir(out: Path, config: RunConfig, overwrite: bool) -> bool:
         probe.unlink()
     except OSError as e:
         raise RunDirError(f"cannot write to run directory {out}: {e.strerror or e}") from None
-    for name in (METRICS_FILE, SUMMARY_FILE):
+    for name in (METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
         (out / name).unlink(missing_ok=True)
-    return False
+    return FRESH
+
+
+def _resume_config(out: Path, settings: dict[str, Any]) -> RunConfig:
+    """--resume: the settings are the run's own; any given must agree with config.json."""
+    if not (out / CONFIG_FILE).exists():
+        raise RunDirError(f"nothing to resume in {out}: it holds no config.json")
+    saved = read_config(out)
+    given = {k: v for k, v in settings.items() if v is not None and k != "data_dir"}
+    if given:
+        dataset = load_dataset(
+            data_config({**settings, "data": settings.get("data", saved.data.name)})
+        )
+        mine = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
+        if mine.to_dict() != saved.to_dict():
+            raise RunDirError(
+                f"--resume continues {out} with its own settings (config.json); these differ: "
+                "drop the other options or pass --overwrite to start again"
+            )
+    if settings.get("data_dir") is not None:
+        saved.data.data_dir = str(settings["data_dir"])
+    return saved
 
 
 def train(
@@ -117,6 +155,8 @@ def train(
     out: str | os.PathLike | None = None,
     dataset: Dataset | None = None,
     overwrite: bool = False,
+    resume: bool = False,
+    checkpoint_every: str | int | None = DEFAULT_CHECKPOINT_EVERY,
     progress: bool = True,
     **settings: Any,
 ) -> Run:
@@ -124,99 +164,159 @@ def train(
 
     ``settings`` are the command line's options by their Python names (``epochs=10``,
     ``latent_dim=20``, ``hidden="200,200"``, ``likelihood="bernoulli"``, ``data="digits"``…).
+    A run directory holding the same settings and a checkpoint is continued where it stopped
+    (``resume=True`` insists on that and may omit the settings); a finished one is returned
+    as it is.
     """
     out = Path(out or settings.pop("out", None) or DEFAULT_OUT)
     settings.pop("out", None)
-    if dataset is None:
-        dataset = load_dataset(data_config(settings))
-    config = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
+    every = parse_every(checkpoint_every)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other; choose one")
+    if resume:
+        config = _resume_config(out, settings)
+        dataset = dataset or load_dataset(config.data)
+    else:
+        dataset = dataset or load_dataset(data_config(settings))
+        config = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
     m = config.model
     make_likelihood(m.likelihood, m.input_dim, m.sigma, m.sigma_floor).check_dataset(dataset)
     model = build_model(config)  # before touching the run directory: --init-from may fail
-    if _prepare_dir(out, config, overwrite):
+    state = _prepare_dir(out, config, overwrite)
+    if state == FINISHED:
         if progress:
             print(f"{out} already holds this finished run; nothing to do.")
         return load_run(out)
-    atomic_write(out / CONFIG_FILE, config.to_json())
-    return Trainer(config, dataset, out, progress, model).run()
+    if resume and state != RESUME:
+        raise RunDirError(f"nothing to resume in {out}: it holds no checkpoint")
+    trainer = Trainer(config, dataset, out, progress, model, every)
+    if state == RESUME:
+        trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
+    else:
+        atomic_write(out / CONFIG_FILE, config.to_json())
+    return trainer.run()
+
+
+class _Stopped(Exception):
+    """A stop signal arrived; the checkpoint is written."""
 
 
 class Trainer:
     def __init__(
-        self, config: RunConfig, dataset: Dataset, out: Path, progress: bool, model: VAE
-    ) -> None:
+        self, config: RunConfig, dataset: Dataset, out: Path, progress: bool, model: VAE,
+        every: Every | None = None,
+    ) -> None:  # fmt: skip
         self.config, self.dataset, self.out, self.progress = config, dataset, out, progress
         self.model = model
         tc = config.train
         self.objective = make_objective(tc)
         self.x_train = torch.from_numpy(dataset.train)
         self.x_valid = torch.from_numpy(dataset.valid)
+        self.fingerprint = data_fingerprint(dataset.train, dataset.valid)
         self.steps_per_epoch = math.ceil(self.x_train.shape[0] / tc.batch_size)
         self.opt = make_optimizer(self.model.parameters(), tc.lr)
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
         self.gen = torch.Generator().manual_seed(tc.seed)
-        self.metrics: list[dict[str, Any]] = []
-        self.best_score = -math.inf
-        self.best_epoch = 0
-        self.step = 0
+        self.every = every or Every()
+        self.pos = Position()
+        self.perm: torch.Tensor | None = None  # (N,) this epoch's data order
+        self.loss_sum = torch.zeros((), dtype=torch.float64)
+        self.stops = StopRequests()
+
+    def resume(self, ckpt: Checkpoint) -> None:
+        try:
+            ckpt.restore(self.model, self.opt, self.schedule, self.gen)
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:
+            raise ModelFileError(
+                f"{self.out / CHECKPOINT_FILE} does not fit this run ({e}); delete it or pass "
+                "--overwrite to start again"
+            ) from None
+        self.pos, self.perm, self.loss_sum = ckpt.position, ckpt.perm, ckpt.loss_sum
 
     def run(self) -> Run:
         tc = self.config.train
-        start = time.perf_counter()
+        self.run_t0 = time.perf_counter() - self.pos.seconds
         interrupted = False
-        bar = tqdm(total=tc.epochs * self.steps_per_epoch, desc="training", unit="step",
-                   disable=not self.progress, dynamic_ncols=True)  # fmt: skip
-        try:
-            for epoch in range(1, tc.epochs + 1):
-                self._epoch(epoch, bar)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            bar.close()
-        if self.best_epoch == 0:  # stopped before any epoch ended: keep what there is
+        bar = tqdm(total=tc.epochs * self.steps_per_epoch, initial=self.pos.global_step,
+                   desc="training", unit="step", disable=not self.progress, dynamic_ncols=True)  # fmt: skip
+        with self.stops:
+            try:
+                while self.pos.epoch <= tc.epochs:
+                    self._steps(bar)
+                    self._end_epoch(bar)
+            except _Stopped:
+                interrupted = True
+            except KeyboardInterrupt:  # a second signal, or no handler: the last checkpoint stays
+                interrupted = True
+            finally:
+                bar.close()
+        if not (self.out / WEIGHTS_FILE).exists():  # stopped before any epoch ended
             atomic_write(self.out / WEIGHTS_FILE, weights_bytes(self.model))
         run = load_run(self.out)
         self._pictures(run.model)
-        summary = self._summary(time.perf_counter() - start, interrupted)
+        summary = self._summary(time.perf_counter() - self.run_t0, interrupted)
         if not interrupted:
             atomic_write(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+            (self.out / CHECKPOINT_FILE).unlink(missing_ok=True)
         run.interrupted, run.summary = interrupted, summary
         return run
 
-    def _epoch(self, epoch: int, bar: tqdm) -> None:
+    def _steps(self, bar: tqdm) -> None:
+        """The rest of the current epoch's optimiser steps."""
         tc = self.config.train
-        t0 = time.perf_counter()
-        self.model.train()
-        n = self.x_train.shape[0]
-        perm = torch.randperm(n, generator=self.gen)
-        loss_sum = torch.zeros((), dtype=torch.float64)
-        for i in range(self.steps_per_epoch):
-            xb = self.x_train.index_select(0, perm[i * tc.batch_size : (i + 1) * tc.batch_size])
-            beta = warmup_beta(tc.beta, tc.warmup_epochs, self.step, self.steps_per_epoch)
+        if self.perm is None:  # a new epoch
+            self.perm = torch.randperm(self.x_train.shape[0], generator=self.gen)
+            self.loss_sum = torch.zeros((), dtype=torch.float64)
+            self.pos.epoch_seconds = 0.0
+        self.epoch_t0 = time.perf_counter() - self.pos.epoch_seconds
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        for i in range(self.pos.step_in_epoch, self.steps_per_epoch):
+            idx = self.perm[i * tc.batch_size : (i + 1) * tc.batch_size]
+            xb = self.x_train.index_select(0, idx)
+            beta = warmup_beta(
+                tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
+            )
             terms = self.objective(self.model, xb, self.gen, beta=beta)
             if not torch.isfinite(terms.loss):
-                raise NumericalError(
-                    f"loss became {terms.loss.item()} at epoch {epoch}, step {i + 1}; the likely "
-                    "cause is a learning rate too high for this data (try --lr smaller) or "
-                    "unscaled data; the best model so far is kept"
-                )
+                self._numerical_error(f"the loss became {terms.loss.item()}", i)
             self.opt.zero_grad(set_to_none=True)
             terms.loss.backward()
+            bad = _non_finite_gradient(self.model, params)
+            if bad is not None:
+                self._numerical_error(f"the gradient of {bad} became NaN or Inf", i)
             self.opt.step()
             if self.schedule is not None:
                 self.schedule.step()
-            loss_sum += terms.loss.detach() * xb.shape[0]
-            self.step += 1
+            self.loss_sum += terms.loss.detach() * xb.shape[0]
+            self.pos.step_in_epoch, self.pos.global_step = i + 1, self.pos.global_step + 1
             bar.update(1)
-        train_seconds = time.perf_counter() - t0
+            if self.stops.requested is not None:
+                self._checkpoint()
+                raise _Stopped
+            if self.every.due(self.pos.global_step):
+                self._checkpoint()
+
+    def _numerical_error(self, what: str, i: int) -> None:
+        raise NumericalError(
+            f"{what} at epoch {self.pos.epoch}, step {i + 1}: the likely cause is a learning rate "
+            "too high for this data (try a smaller --lr) or unscaled data; the last good "
+            f"checkpoint and the best model so far are kept in {self.out} (rerun with other "
+            "settings and --overwrite, or --init-from it)"
+        )
+
+    def _end_epoch(self, bar: tqdm) -> None:
+        tc = self.config.train
+        train_seconds = time.perf_counter() - self.epoch_t0
         valid = elbo_terms(self.model, self.x_valid, batch_size=tc.eval_batch_size, seed=tc.seed)
         row = {
-            "epoch": epoch,
-            "train_loss": float(loss_sum) / n,
+            "epoch": self.pos.epoch,
+            "train_loss": float(self.loss_sum) / self.x_train.shape[0],
             "valid_elbo": float(valid["elbo"].mean()),
             "valid_reconstruction": float(valid["reconstruction"].mean()),
             "valid_kl": float(valid["kl"].mean()),
-            "beta": warmup_beta(tc.beta, tc.warmup_epochs, self.step, self.steps_per_epoch),
+            "beta": warmup_beta(
+                tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
+            ),
             "lr": self.opt.param_groups[0]["lr"],
             "train_seconds": train_seconds,
         }
@@ -225,15 +325,29 @@ class Trainer:
                 log_likelihood(self.model, self.x_valid, tc.k, seed=tc.seed).mean()
             )
         score = row.get("valid_bound", row["valid_elbo"])  # true ELBO, whatever β trains with
-        if score > self.best_score:
-            self.best_score, self.best_epoch = score, epoch
+        if self.pos.best_score is None or score > self.pos.best_score:
+            self.pos.best_score, self.pos.best_epoch = score, self.pos.epoch
             atomic_write(self.out / WEIGHTS_FILE, weights_bytes(self.model))
-        row["seconds"] = time.perf_counter() - t0
-        self.metrics.append(row)
-        atomic_write(self.out / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in self.metrics))
-        bar.set_postfix(
-            epoch=epoch, loss=f"{row['train_loss']:.2f}", valid_elbo=f"{row['valid_elbo']:.2f}"
+        row["seconds"] = time.perf_counter() - self.epoch_t0
+        self.pos.metrics.append(row)
+        atomic_write(
+            self.out / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in self.pos.metrics)
         )
+        bar.set_postfix(epoch=row["epoch"], loss=f"{row['train_loss']:.2f}",
+                        valid=f"{score:.2f}")  # fmt: skip
+        self.pos.epoch, self.pos.step_in_epoch, self.perm = self.pos.epoch + 1, 0, None
+        self._checkpoint()
+        if self.stops.requested is not None:
+            raise _Stopped
+
+    def _checkpoint(self) -> None:
+        now = time.perf_counter()
+        self.pos.seconds = now - self.run_t0
+        self.pos.epoch_seconds = 0.0 if self.perm is None else now - self.epoch_t0
+        save_checkpoint(self.out / CHECKPOINT_FILE, model=self.model, opt=self.opt,
+                        schedule=self.schedule, gen=self.gen, position=self.pos, perm=self.perm,
+                        loss_sum=self.loss_sum, fingerprint=self.fingerprint)  # fmt: skip
+        self.every.reset(self.pos.global_step)
 
     def _pictures(self, model: VAE) -> None:
         shape = self.config.model.image_shape
@@ -247,10 +361,25 @@ class Trainer:
 
     def _summary(self, seconds: float, interrupted: bool) -> dict[str, Any]:
         return {
-            "epochs_run": len(self.metrics),
-            "best_epoch": self.best_epoch,
-            "best_valid_score": self.best_score if self.best_epoch else None,
+            "epochs_run": len(self.pos.metrics),
+            "best_epoch": self.pos.best_epoch,
+            "best_valid_score": self.pos.best_score,
             "selected_by": "valid_bound" if self.config.train.objective == "iwae" else "valid_elbo",
             "seconds": seconds,
             "interrupted": interrupted,
         }
+
+
+def _non_finite_gradient(model: VAE, params: list[torch.Tensor]) -> str | None:
+    """Name of the first parameter whose gradient holds NaN or Inf, else None (one sync)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return None
+    norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])
+    if bool(torch.isfinite(norms).all()):
+        return None
+    names = {id(p): n for n, p in model.named_parameters()}
+    for p in params:
+        if p.grad is not None and not torch.isfinite(p.grad).all():
+            return names.get(id(p), "a parameter")
+    return "a parameter"
