@@ -110,9 +110,9 @@ def _api_run(out, **kw):
 
 def _stop_after(steps, monkeypatch):
     """Make the trainer see a stop request after ``steps`` optimiser steps."""
-    from vaekit import training
+    from vaekit import trainer
 
-    real = training.Trainer._steps
+    real = trainer.Trainer._steps
 
     def steps_then_stop(self, bar):
         original = self.every.due
@@ -125,7 +125,7 @@ def _stop_after(steps, monkeypatch):
         self.every.due = due
         return real(self, bar)
 
-    monkeypatch.setattr(training.Trainer, "_steps", steps_then_stop)
+    monkeypatch.setattr(trainer.Trainer, "_steps", steps_then_stop)
 
 
 def test_resume_refuses_other_settings_and_missing_checkpoints(tmp_path, monkeypatch):
@@ -178,9 +178,9 @@ def test_checkpoint_of_other_data_is_refused(tmp_path, monkeypatch):
 def test_nan_gradient_names_epoch_step_and_parameter_and_keeps_the_checkpoint(
     tmp_path, monkeypatch
 ):
-    from vaekit import training
+    from vaekit import trainer
 
-    real = training.make_objective
+    real = trainer.make_objective
 
     def poisoned(tc):
         objective, calls = real(tc), []
@@ -196,7 +196,7 @@ def test_nan_gradient_names_epoch_step_and_parameter_and_keeps_the_checkpoint(
         return call
 
     out = tmp_path / "run"
-    monkeypatch.setattr(training, "make_objective", poisoned)
+    monkeypatch.setattr(trainer, "make_objective", poisoned)
     with pytest.raises(vaekit.NumericalError) as e:
         _api_run(out, checkpoint_every=10)
     msg = str(e.value)
