@@ -42,10 +42,10 @@ MODELS = {
     },
     "iwae": {
         "title": "MLP IWAE k=50, 1 stochastic layer (784-512-512-50)",
-        "objective": "the VAE above, then IWAE k=50 (DReG) 30 epochs, cosine lr 3e-4 → 0",
+        "objective": "the VAE above, then IWAE k=50 (DReG) 20 epochs, cosine lr 3e-4 → 0",
         "stages": [
             ELBO_120,
-            ("iwae50-30", ["--epochs", "30", "--lr", "3e-4", "--lr-schedule", "cosine",
+            ("iwae50-20", ["--epochs", "20", "--lr", "3e-4", "--lr-schedule", "cosine",
                            "--objective", "iwae", "--k", "50", "--dreg"]),
         ],  # fmt: skip
     },

@@ -262,6 +262,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("vaekit: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as e:  # one line, as every other error, with where to look
+        where = f" (see {e.ctx.command_path} --help)" if e.ctx is not None else ""
+        click.echo(f"vaekit: error: {' '.join(e.format_message().split())}{where}", err=True)
+        sys.exit(EXIT_USER_ERROR)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)

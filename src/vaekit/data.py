@@ -80,7 +80,11 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _reason(e: BaseException) -> str:
-    return str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+    text = str(e)
+    if "pickle" in text:  # numpy's hint to load unsafely is not advice vaekit gives
+        return "not a NumPy array file; vaekit never loads pickled data"
+    text = text.split("; use `usecols`")[0]  # numpy's advice to callers, not to users
+    return text.splitlines()[0][:200] if text else type(e).__name__
 
 
 def _require_file(path: Path) -> None:
@@ -100,16 +104,30 @@ def read_npy(path: Path) -> np.ndarray:
 
 def _read_csv(path: Path) -> np.ndarray:
     _require_file(path)
-    for skip in (0, 1):  # a header row is allowed
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # empty files: reported below, not warned
-                return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip, dtype=np.float64)
-        except (ValueError, IndexError, UnicodeDecodeError):
-            continue
-        except OSError as e:
-            raise DataError(f"cannot read {path}: {_reason(e)}") from None
-    raise DataError(f"{path} is not a numeric CSV file (comma-separated numbers, optional header)")
+    try:
+        with path.open("r", encoding="utf-8") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read {path}: {_reason(e)}") from None
+    skip = 0 if _is_numeric_row(first) else 1  # a header row is allowed, only as the first row
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # empty files: reported later, not warned
+            return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip, dtype=np.float64)
+    except (ValueError, IndexError, UnicodeDecodeError) as e:
+        raise DataError(
+            f"{path} is not a numeric CSV file of comma-separated numbers ({_reason(e)})"
+        ) from None
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {_reason(e)}") from None
+
+
+def _is_numeric_row(line: str) -> bool:
+    try:
+        [float(v) for v in line.strip().split(",")]
+    except ValueError:
+        return False
+    return True
 
 
 def _from_file(path: Path, config: DataConfig) -> Dataset:

@@ -81,8 +81,21 @@ class BernoulliLikelihood(Likelihood):
             )
 
 
+# Beyond this, (x − μ)² overflows float32 (max 3.4e38) before σ can scale it down.
+GAUSSIAN_MAX_ABS = 1e15
+
+
 class _GaussianBase(Likelihood):
     """Gaussian with mean = the decoder output and a σ that subclasses define."""
+
+    def check_data(self, x: np.ndarray, what: str = "data") -> None:
+        big = np.abs(x).max(initial=0.0)
+        if big > GAUSSIAN_MAX_ABS:
+            raise DataError(
+                f"{what} holds values as large as {big:.3g}, out of range for a float32 Gaussian "
+                "likelihood (|x| must be below 1e15); standardise the data (subtract the mean, "
+                "divide by the std) first"
+            )
 
     def scale(self, out: Tensor) -> Tensor:
         raise NotImplementedError
