@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from .diagnostics import bits_per_dim, latent_statistics, refined_elbo
 from .model import VAE, rsample
+from .numerics import flushing_denormals
 from .objectives import ELBO
 
 # Elements of the decoder output per chunk: bounds memory whatever k and the batch size are.
@@ -53,6 +54,7 @@ def log_weights(model: VAE, x: Tensor, k: int, generator: torch.Generator | None
     return model.prior.log_prob(z) + log_px_z - q.log_prob(z)
 
 
+@flushing_denormals
 @torch.inference_mode()
 def log_likelihood(
     model: VAE,
@@ -90,6 +92,7 @@ def log_likelihood(
     return torch.cat(results)
 
 
+@flushing_denormals
 @torch.inference_mode()
 def elbo_terms(
     model: VAE,
@@ -113,6 +116,7 @@ def elbo_terms(
     return {name: torch.cat(v).double() for name, v in parts.items()}
 
 
+@flushing_denormals
 def evaluate(
     model: VAE,
     x: Tensor | np.ndarray,

@@ -29,6 +29,7 @@ from .data import Dataset
 from .errors import ModelFileError, NumericalError
 from .evaluation import elbo_terms, log_likelihood
 from .model import VAE
+from .numerics import flushing_denormals
 from .objectives import make_objective
 from .plotting import save_grid, save_reconstructions
 from .runs import METRICS_FILE, WEIGHTS_FILE, Run, atomic_write, load_run, weights_bytes
@@ -98,6 +99,7 @@ class Trainer:
             ) from None
         self.pos, self.perm, self.loss_sum = ckpt.position, ckpt.perm, ckpt.loss_sum
 
+    @flushing_denormals
     def run(self) -> Run:
         tc = self.config.train
         self.run_t0 = time.perf_counter() - self.pos.seconds
