@@ -228,3 +228,13 @@ def test_parse_checkpoint_every(text, steps, seconds):
 def test_parse_checkpoint_every_rejects_nonsense(text):
     with pytest.raises(vaekit.ConfigError, match="checkpoint-every"):
         parse_every(text)
+
+
+def test_a_run_directory_in_use_is_refused(tmp_path):
+    from vaekit.runs import run_lock
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with run_lock(out), pytest.raises(vaekit.RunDirError, match="another vaekit process"):
+        _api_run(out)
+    assert _api_run(out).metrics  # free again

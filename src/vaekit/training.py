@@ -27,6 +27,7 @@ from .runs import (
     load_run,
     load_weights,
     read_config,
+    run_lock,
 )  # fmt: skip
 from .settings import data_config, run_config
 from .trainer import SUMMARY_FILE, Trainer, make_optimizer, make_schedule, warmup_beta
@@ -55,10 +56,20 @@ def build_model(config: RunConfig) -> VAE:
 FRESH, RESUME, FINISHED = "fresh", "resume", "finished"
 
 
-def _prepare_dir(out: Path, config: RunConfig, overwrite: bool) -> str:
-    """Create ``out`` and say what it holds: this run finished, this run to resume, or nothing."""
+def _writable_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out} is a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".vaekit-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise RunDirError(f"cannot write to run directory {out}: {e.strerror or e}") from None
+
+
+def _dir_state(out: Path, config: RunConfig, overwrite: bool) -> str:
+    """What ``out`` holds: this run finished, this run to resume, or nothing to keep."""
     if (out / CONFIG_FILE).exists() and not overwrite:
         try:
             same = read_config(out).to_dict() == config.to_dict()
@@ -73,15 +84,6 @@ def _prepare_dir(out: Path, config: RunConfig, overwrite: bool) -> str:
             return FINISHED
         if (out / CHECKPOINT_FILE).exists():
             return RESUME
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".vaekit-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise RunDirError(f"cannot write to run directory {out}: {e.strerror or e}") from None
-    for name in (METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
-        (out / name).unlink(missing_ok=True)
     return FRESH
 
 
@@ -138,16 +140,20 @@ def train(
     m = config.model
     make_likelihood(m.likelihood, m.input_dim, m.sigma, m.sigma_floor).check_dataset(dataset)
     model = build_model(config)  # before touching the run directory: --init-from may fail
-    state = _prepare_dir(out, config, overwrite)
-    if state == FINISHED:
-        if progress:
-            print(f"{out} already holds this finished run; nothing to do.")
-        return load_run(out)
-    if resume and state != RESUME:
-        raise RunDirError(f"nothing to resume in {out}: it holds no checkpoint")
-    trainer = Trainer(config, dataset, out, progress, model, every)
-    if state == RESUME:
-        trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
-    else:
-        atomic_write(out / CONFIG_FILE, config.to_json())
-    return trainer.run()
+    _writable_dir(out)
+    with run_lock(out):  # two processes training one directory would interleave checkpoints
+        state = _dir_state(out, config, overwrite)
+        if state == FINISHED:
+            if progress:
+                print(f"{out} already holds this finished run; nothing to do.")
+            return load_run(out)
+        if resume and state != RESUME:
+            raise RunDirError(f"nothing to resume in {out}: it holds no checkpoint")
+        trainer = Trainer(config, dataset, out, progress, model, every)
+        if state == RESUME:
+            trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
+        else:
+            for name in (METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
+                (out / name).unlink(missing_ok=True)
+            atomic_write(out / CONFIG_FILE, config.to_json())
+        return trainer.run()
