@@ -236,3 +236,12 @@ def test_zip_bomb_like_npz_member_is_not_a_crash(tmp_path, capsys, run_dir):
     with zipfile.ZipFile(tmp_path / "odd.npz", "w") as z:
         z.writestr("train.npy", b"not an npy header")
     refused(train(tmp_path / "odd.npz", run_dir), capsys, run_dir, "corrupt|cannot read|npz")
+
+
+def test_diverging_training_stops_with_epoch_and_step(tmp_path, capsys, run_dir):
+    out = tmp_path / "nan"
+    err = refused(
+        ["train", "--lr", "1e6", "--out", out, "--quiet"], capsys, run_dir, "epoch 1, step"
+    )
+    assert "became" in err and "--lr" in err
+    assert not (out / "summary.json").exists()

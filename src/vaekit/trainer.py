@@ -164,11 +164,14 @@ class Trainer:
                 self._checkpoint()
 
     def _numerical_error(self, what: str, i: int) -> None:
+        if (self.out / CHECKPOINT_FILE).exists():
+            kept = f"the last good checkpoint and the best model so far are kept in {self.out}"
+        else:
+            kept = "no checkpoint had been written yet"
         raise NumericalError(
             f"{what} at epoch {self.pos.epoch}, step {i + 1}: the likely cause is a learning rate "
-            "too high for this data (try a smaller --lr) or unscaled data; the last good "
-            f"checkpoint and the best model so far are kept in {self.out} (rerun with other "
-            "settings and --overwrite, or --init-from it)"
+            f"too high for this data (try a smaller --lr) or unscaled data; {kept} (rerun with "
+            "other settings and --overwrite)"
         )
 
     def _end_epoch(self, bar: tqdm) -> None:
