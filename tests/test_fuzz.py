@@ -1,5 +1,6 @@
 """Random bytes and values into the parsers: only VaekitError may come out, never a crash."""
 
+import contextlib
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -62,3 +63,37 @@ def test_amat_and_toml_random_bytes(tmp_path, raw):
     _ok_or_vaekit_error(read_amat, tmp_path / "x.amat", 4)
     (tmp_path / "x.toml").write_bytes(raw)
     _ok_or_vaekit_error(read_toml, tmp_path / "x.toml")
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_checkpoint_random_bytes(tmp_path, raw):
+    from vaekit.checkpoint import read_checkpoint
+
+    (tmp_path / "c.safetensors").write_bytes(raw)
+    _ok_or_vaekit_error(read_checkpoint, tmp_path / "c.safetensors", "x")
+
+
+@FUZZ
+@given(json_values)
+def test_checkpoint_random_metadata(tmp_path, meta):
+    import torch
+    from safetensors.torch import save
+
+    from vaekit.checkpoint import FORMAT, read_checkpoint
+
+    for value in (meta, {"format": FORMAT, "fingerprint": "x", "position": meta}):
+        blob = save({"t": torch.zeros(1)}, metadata={"vaekit": json.dumps(value)})
+        (tmp_path / "c.safetensors").write_bytes(blob)
+        _ok_or_vaekit_error(read_checkpoint, tmp_path / "c.safetensors", "x")
+
+
+@FUZZ
+@given(st.sampled_from(["epoch", "step_in_epoch", "global_step", "best_score", "best_epoch",
+                        "seconds", "epoch_seconds", "metrics"]), json_values)  # fmt: skip
+def test_checkpoint_position_random_values(key, value):
+    from vaekit.checkpoint import Position
+
+    d = Position().__dict__ | {key: value}
+    with contextlib.suppress(ValueError):  # a clear refusal; a TypeError here would be a bug
+        Position(**d)

@@ -43,6 +43,21 @@ class Position:
     epoch_seconds: float = 0.0  # of the current epoch, before this process
     metrics: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:  # read back from a file: check, never trust
+        for name in ("epoch", "step_in_epoch", "global_step", "best_epoch"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"position.{name} is {v!r}")
+        for name in ("seconds", "epoch_seconds"):
+            if isinstance(getattr(self, name), bool) or not isinstance(
+                getattr(self, name), int | float
+            ):
+                raise ValueError(f"position.{name} is {getattr(self, name)!r}")
+        if self.best_score is not None and not isinstance(self.best_score, int | float):
+            raise ValueError(f"position.best_score is {self.best_score!r}")
+        if not isinstance(self.metrics, list) or not all(isinstance(r, dict) for r in self.metrics):
+            raise ValueError("position.metrics is not a list of rows")
+
 
 def data_fingerprint(*arrays: np.ndarray) -> str:
     """A digest of the training data: resuming on other data would not be a resumption."""
@@ -154,8 +169,11 @@ def read_checkpoint(path: Path, fingerprint: str) -> Checkpoint:
         raw = path.read_bytes()
         tensors = st_load(raw)
         meta = json.loads(_metadata(raw))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"unknown format {meta.get('format')!r}")
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ValueError("not a vaekit checkpoint")
+        Position(**meta["position"])  # the fields this version knows
+        for key in ("param_groups", "numpy_rng", "python_rng"):
+            meta[key]  # noqa: B018 (KeyError if absent)
     except (OSError, SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ModelFileError(
             f"{path} is corrupt or truncated ({e}); delete it to restart the run from scratch "
