@@ -18,3 +18,21 @@ def test_flush_denormals_inside_the_block_only():
             pass
         assert not _subnormal_survives()
     assert _subnormal_survives()
+
+
+def test_process_wide_flush_reaches_the_worker_threads():
+    # Per-thread flags: only a process that flushes before torch starts its OpenMP workers gets
+    # them all. A fresh interpreter, as the CLI is.
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from vaekit.numerics import flush_process_wide\n"
+        "if not torch.set_flush_denormal(False): print(1.0); raise SystemExit\n"
+        "flush_process_wide(); torch.set_num_threads(2)\n"
+        "x = torch.full((4_000_000,), 1e-30)\n"
+        "print(float(((x * 1e-10) == 0).float().mean()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) == 1.0

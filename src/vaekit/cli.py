@@ -17,6 +17,7 @@ from .data import Dataset, check_array, load_dataset, read_npy
 from .errors import DataError, RunDirError, VaekitError
 from .evaluation import evaluate as evaluate_model
 from .likelihoods import LIKELIHOODS
+from .numerics import flush_process_wide
 from .plotting import save_grid, save_reconstructions
 from .runs import Run, atomic_write, load_run
 from .settings import AUTO_LIKELIHOOD
@@ -257,6 +258,7 @@ def decode(run_dir: str, latents: str, out: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: a VaekitError becomes 'vaekit: error: …' and exit code 2, no traceback."""
+    flush_process_wide()  # before torch starts its worker threads, so that they inherit it
     try:
         cli.main(args=argv, prog_name="vaekit", standalone_mode=False)
     except click.exceptions.Abort:
