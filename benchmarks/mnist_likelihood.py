@@ -45,8 +45,22 @@ MODELS = {
         "objective": "the VAE above, then IWAE k=50 (DReG) 20 epochs, cosine lr 3e-4 → 0",
         "stages": [
             ELBO_120,
-            ("iwae50-20", ["--epochs", "20", "--lr", "3e-4", "--lr-schedule", "cosine",
-                           "--objective", "iwae", "--k", "50", "--dreg"]),
+            (
+                "iwae50-20",
+                [
+                    "--epochs",
+                    "20",
+                    "--lr",
+                    "3e-4",
+                    "--lr-schedule",
+                    "cosine",
+                    "--objective",
+                    "iwae",
+                    "--k",
+                    "50",
+                    "--dreg",
+                ],
+            ),
         ],  # fmt: skip
     },
 }
@@ -94,11 +108,21 @@ def run_model(name: str, data_dir: str, root: Path, threads: int, k: int, repeat
         "commands": [shlex.join(["vaekit", *c]) for c in [*cmds, ev]],
         "train_seconds": train_seconds, "eval_seconds": time.perf_counter() - t0,
         "threads": threads, "best_epoch_of_epochs": epochs, "test": result,
+        "data_dir": data_dir, "runs": str(root),
     }  # fmt: skip
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(
         f"{name}: test NLL {-result['log_likelihood']:.2f} ± {result['log_likelihood_repeat_stderr']:.2f}"
     )
+
+
+def _portable(record: dict) -> list[str]:
+    """The commands as run, with this machine's directories written as the defaults."""
+    out = []
+    for c in record["commands"]:
+        c = c.replace(record.get("data_dir", "\0"), "../shared/data")
+        out.append(c.replace(record.get("runs", "\0"), "runs/mnist"))
+    return out
 
 
 def write_table() -> None:
@@ -110,17 +134,20 @@ def write_table() -> None:
         r = json.loads(p.read_text())
         t = r["test"]
         rows.append(
-            f"| {r['title']} | {r['objective']} | **{-t['log_likelihood']:.2f}** ± "
-            f"{t['log_likelihood_repeat_stderr']:.2f} | {-t['elbo']:.2f} | {t['kl']:.2f} | "
+            f"| {r['title']} | {r['objective']} | **{-t['log_likelihood']:.2f}** "
+            f"(± {t['log_likelihood_repeat_stderr']:.3f} repeats, ± {t['log_likelihood_stderr']:.2f} "
+            f"images) | {-t['elbo']:.2f} | {t['amortisation_gap']:.2f} / "
+            f"{t['approximation_gap']:.2f} | {t['kl']:.2f} | "
             f"{t['active_units']}/{len(t['kl_per_dim'])} | {' + '.join(r['best_epoch_of_epochs'])} | "
             f"{r['train_seconds'] / 60:.1f} min | {r['eval_seconds'] / 60:.1f} min |"
         )
     head = (
-        "| model | objective | test NLL (IS-5000) | test −ELBO | KL | active units | "
-        "best epoch/epochs | training | IS-5000 eval |\n|---|---|---|---|---|---|---|---|---|\n"
+        "| model | objective | test NLL (IS-5000) | test −ELBO | amortisation / approximation "
+        "gap | KL | active units | best epoch/epochs | training | evaluation |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     commands = "\n".join(
-        "```\n" + "\n".join(json.loads((RESULTS / f"{n}.json").read_text())["commands"]) + "\n```"
+        "```\n" + "\n".join(_portable(json.loads((RESULTS / f"{n}.json").read_text()))) + "\n```"
         for n in MODELS
         if (RESULTS / f"{n}.json").exists()
     )
