@@ -258,7 +258,6 @@ def decode(run_dir: str, latents: str, out: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: a VaekitError becomes 'vaekit: error: …' and exit code 2, no traceback."""
-    flush_process_wide()  # before torch starts its worker threads, so that they inherit it
     try:
         cli.main(args=argv, prog_name="vaekit", standalone_mode=False)
     except click.exceptions.Abort:
@@ -282,5 +281,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USER_ERROR)
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """The ``vaekit`` executable: :func:`main` in a process of its own.
+
+    Owning the process, it flushes subnormals in every thread (before torch starts its
+    workers, so they inherit it); ``main`` called from Python leaves global state alone.
+    """
+    flush_process_wide()
     main()
+
+
+if __name__ == "__main__":
+    entry()
