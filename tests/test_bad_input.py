@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -52,7 +53,9 @@ def run_dir(tmp_path_factory):
 
 def refused(args, capsys, run_dir, match):
     before = _snapshot(run_dir)
-    code, _, err = _cli(args, capsys)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would be a second line on a user's terminal
+        code, _, err = _cli(args, capsys)
     assert code == 2, err
     assert "Traceback" not in err
     lines = err.strip().splitlines()

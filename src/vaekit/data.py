@@ -73,7 +73,8 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     """All arrays of an .npz, pickles refused; any failure is a one-line :class:`DataError`."""
     _require_file(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # Our own handle: np.load leaks its file when the archive is truncated.
+        with path.open("rb") as f, np.load(f, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as e:
         raise DataError(f"{path} is not a readable .npz file ({_reason(e)})") from None
@@ -172,7 +173,8 @@ def check_array(a: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, ...] |
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))[0]
         raise DataError(f"{what} holds NaN or Inf (first at row {bad[0]}, column {bad[1]})")
-    x32 = x.astype(np.float32)
+    with np.errstate(over="ignore"):  # reported below as one line, not as a warning
+        x32 = x.astype(np.float32)
     if not np.isfinite(x32).all():
         raise DataError(f"{what} holds values too large for float32")
     return np.ascontiguousarray(x32), image_shape
