@@ -136,16 +136,19 @@ def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_eve
               help="Independent IS estimates, for the estimator's standard error.")  # fmt: skip
 @click.option("--refine-steps", type=click.IntRange(min=0), default=100, show_default=True,
               help="Gradient steps on each example's own q(z|x) for the amortisation gap; 0 skips.")  # fmt: skip
+@click.option("--refined-proposal", is_flag=True,
+              help="Also estimate log p(x) with the refined q(z|x) as the IS proposal.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str,
-             importance_samples: int, repeats: int, refine_steps: int, seed: int, as_json: bool,
-             quiet: bool) -> None:  # fmt: skip
+             importance_samples: int, repeats: int, refine_steps: int, refined_proposal: bool,
+             seed: int, as_json: bool, quiet: bool) -> None:  # fmt: skip
     """ELBO and its terms, log p(x) by importance sampling, and the anatomy of the gap."""
     run, ds = _run_and_data(run_dir, data, data_dir)
     res = evaluate_model(run.model, ds.split(split), importance_samples=importance_samples,
-                         repeats=repeats, refine_steps=refine_steps, seed=seed,
+                         repeats=repeats, refine_steps=refine_steps,
+                         refined_proposal=refined_proposal, seed=seed,
                          progress=not quiet)  # fmt: skip
     res = {"split": split, "data": ds.name, **res}
     if as_json:
@@ -175,6 +178,10 @@ def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
                  ("  amortisation gap", nats("amortisation_gap"))]  # fmt: skip
         if "approximation_gap" in r:
             rows.append(("  approximation gap", nats("approximation_gap")))
+        if "log_likelihood_refined_proposal" in r:
+            rows.append(
+                ("log p(x), refined q as proposal", nats("log_likelihood_refined_proposal"))
+            )
     kl = ", ".join(f"{v:.2f}" for v in r["kl_per_dim"])
     rows += [("active units", f"{r['active_units']} of {len(r['kl_per_dim'])}"),
              ("KL per latent dimension", kl), ("seconds", f"{r['seconds']:.1f}")]  # fmt: skip

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+from torch.distributions import Independent
 from tqdm.auto import tqdm
 
-from .diagnostics import bits_per_dim, latent_statistics, refined_elbo
+from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
 from .model import VAE, rsample
 from .numerics import flushing_denormals
 from .objectives import ELBO
@@ -46,12 +47,32 @@ def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Gen
 
 
 @torch.inference_mode()
-def log_weights(model: VAE, x: Tensor, k: int, generator: torch.Generator | None = None) -> Tensor:
-    """log p(x, z_k) − log q(z_k|x) for k draws: (B, D) -> (k, B)."""
-    q = model.encode(x)
+def log_weights(
+    model: VAE,
+    x: Tensor,
+    k: int,
+    generator: torch.Generator | None = None,
+    proposal: Independent | None = None,
+) -> Tensor:
+    """log p(x, z_k) − log q(z_k|x) for k draws from q (the encoder's unless ``proposal``): (k, B)."""
+    q = model.encode(x) if proposal is None else proposal
     z = rsample(q, k, generator)  # (k, B, L)
     log_px_z = model.likelihood.log_prob(model.decoder_output(z), x)  # (k, B)
     return model.prior.log_prob(z) + log_px_z - q.log_prob(z)
+
+
+@torch.inference_mode()
+def log_likelihood_batch(
+    model: VAE, xb: Tensor, k: int, gen: torch.Generator, proposal: Independent | None = None
+) -> Tensor:
+    """IS log p(x) of one batch, (B,) float64, chunked over k so memory stays bounded."""
+    out_dim = model.likelihood.params_per_dim * model.input_dim
+    chunk = max(1, min(k, _CHUNK_ELEMENTS // (xb.shape[0] * out_dim)))
+    acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64)
+    for start in range(0, k, chunk):
+        lw = log_weights(model, xb, min(chunk, k - start), gen, proposal)  # (c, B)
+        acc = torch.logaddexp(acc, torch.logsumexp(lw.double(), dim=0))
+    return acc - math.log(k)
 
 
 @flushing_denormals
@@ -75,18 +96,12 @@ def log_likelihood(
     model.eval()
     x = _as_tensor(model, x)
     gen = _generator(seed, generator)
-    out_dim = model.likelihood.params_per_dim * model.input_dim
     results = []
     bar = tqdm(
         total=x.shape[0], desc=f"log p(x), k={k}", unit="ex", disable=not progress, leave=False
     )
     for xb in _batches(x, batch_size):
-        chunk = max(1, min(k, _CHUNK_ELEMENTS // (xb.shape[0] * out_dim)))
-        acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64)
-        for start in range(0, k, chunk):
-            lw = log_weights(model, xb, min(chunk, k - start), gen)  # (c, B)
-            acc = torch.logaddexp(acc, torch.logsumexp(lw.double(), dim=0))
-        results.append(acc - math.log(k))
+        results.append(log_likelihood_batch(model, xb, k, gen))
         bar.update(xb.shape[0])
     bar.close()
     return torch.cat(results)
@@ -124,6 +139,7 @@ def evaluate(
     importance_samples: int = 1000,
     repeats: int = 1,
     refine_steps: int = 0,
+    refined_proposal: bool = False,
     batch_size: int = 100,
     seed: int = 0,
     progress: bool = False,
@@ -132,7 +148,8 @@ def evaluate(
 
     ``repeats`` independent IS estimates give a standard error of the estimator (seeds
     seed+1…); ``refine_steps`` > 0 adds the amortisation/approximation split of the gap
-    (see :mod:`vaekit.diagnostics`); active units and KL per latent dimension always.
+    (see :mod:`vaekit.diagnostics`), and ``refined_proposal`` one more IS estimate with the
+    refined q as proposal; active units and KL per latent dimension always.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -169,9 +186,13 @@ def evaluate(
         result["log_likelihood_bits_per_dim"] = bits_per_dim(result["log_likelihood"], dim)
         result["gap"] = result["log_likelihood"] - result["elbo"]
     if refine_steps > 0:
-        refined = refined_elbo(model, x, steps=refine_steps, seed=seed + 1000, progress=progress)
+        k = importance_samples if refined_proposal else 0
+        refined = refined_estimates(model, x, steps=refine_steps, importance_samples=k,
+                                    seed=seed + 1000, progress=progress)  # fmt: skip
         result["refine_steps"] = refine_steps
-        result["refined_elbo"] = float(refined.mean())
+        result["refined_elbo"] = float(refined["elbo"].mean())
+        if "log_likelihood" in refined:
+            result["log_likelihood_refined_proposal"] = float(refined["log_likelihood"].mean())
         result["amortisation_gap"] = result["refined_elbo"] - result["elbo"]
         if "log_likelihood" in result:
             result["approximation_gap"] = result["log_likelihood"] - result["refined_elbo"]
