@@ -238,3 +238,13 @@ def test_a_run_directory_in_use_is_refused(tmp_path):
     with run_lock(out), pytest.raises(vaekit.RunDirError, match="another vaekit process"):
         _api_run(out)
     assert _api_run(out).metrics  # free again
+
+
+def test_resume_may_find_the_data_elsewhere(tmp_path, monkeypatch):
+    # --data-dir says where the data are now; it is not a setting the run must agree with.
+    with monkeypatch.context() as m:
+        _stop_after(4, m)
+        _api_run(tmp_path / "run")
+    run = vaekit.train(out=tmp_path / "run", resume=True, data_dir=tmp_path, progress=False)
+    assert not run.interrupted and len(run.metrics) == 3
+    assert run.config.data.data_dir is None

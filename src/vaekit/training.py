@@ -7,6 +7,7 @@ refuses, before touching it, anything that would mix two runs.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,25 +88,30 @@ def _dir_state(out: Path, config: RunConfig, overwrite: bool) -> str:
     return FRESH
 
 
-def _resume_config(out: Path, settings: dict[str, Any]) -> RunConfig:
-    """--resume: the settings are the run's own; any given must agree with config.json."""
+def _resume_config(
+    out: Path, settings: dict[str, Any], dataset: Dataset | None
+) -> tuple[RunConfig, Dataset]:
+    """--resume: the settings are the run's own; any given must agree with config.json.
+
+    ``--data-dir`` only says where to find the data now; it is not a setting of the run.
+    """
     if not (out / CONFIG_FILE).exists():
         raise RunDirError(f"nothing to resume in {out}: it holds no config.json")
     saved = read_config(out)
+    data_dir = settings.get("data_dir")
+    if dataset is None:
+        where = saved.data if data_dir is None else replace(saved.data, data_dir=str(data_dir))
+        dataset = load_dataset(where)
     given = {k: v for k, v in settings.items() if v is not None and k != "data_dir"}
     if given:
-        dataset = load_dataset(
-            data_config({**settings, "data": settings.get("data", saved.data.name)})
-        )
-        mine = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
+        mine = run_config({"data": saved.data.name, "data_dir": saved.data.data_dir, **given},
+                          dataset.dim, dataset.image_shape, dataset.train)  # fmt: skip
         if mine.to_dict() != saved.to_dict():
             raise RunDirError(
                 f"--resume continues {out} with its own settings (config.json); these differ: "
                 "drop the other options or pass --overwrite to start again"
             )
-    if settings.get("data_dir") is not None:
-        saved.data.data_dir = str(settings["data_dir"])
-    return saved
+    return saved, dataset
 
 
 def train(
@@ -132,8 +138,7 @@ def train(
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other; choose one")
     if resume:
-        config = _resume_config(out, settings)
-        dataset = dataset or load_dataset(config.data)
+        config, dataset = _resume_config(out, settings, dataset)
     else:
         dataset = dataset or load_dataset(data_config(settings))
         config = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
