@@ -68,3 +68,11 @@ def test_beta_scales_only_the_kl_in_the_loss(model):
     torch.testing.assert_close(t2.loss, -(t2.reconstruction - 2 * t2.kl).mean())
     torch.testing.assert_close(t0.elbo, t2.elbo)
     assert math.isfinite(t2.loss.item())
+
+
+def test_raw_scale_inverts_the_posterior_scale_map():
+    from vaekit.model import posterior, raw_scale
+
+    s = torch.tensor([2e-5, 1e-3, 0.5, 3.0, 50.0])
+    back = posterior(torch.zeros(5), raw_scale(s)).base_dist.scale
+    torch.testing.assert_close(back, s, rtol=1e-5, atol=1e-9)

@@ -13,23 +13,14 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
-from torch.distributions import Independent, Normal
+from torch.distributions import Independent
 from tqdm.auto import tqdm
 
-from .model import POSTERIOR_SCALE_FLOOR, VAE, rsample
+from .model import VAE, posterior, raw_scale, rsample
 from .objectives import kl_per_dim, kl_to_prior
 
 ACTIVE_UNIT_THRESHOLD = 0.01
-
-
-def _inverse_softplus(y: Tensor) -> Tensor:
-    return y + torch.log(-torch.expm1(-y))
-
-
-def _q(loc: Tensor, raw: Tensor) -> Independent:
-    return Independent(Normal(loc, F.softplus(raw) + POSTERIOR_SCALE_FLOOR, validate_args=False), 1)
 
 
 def _elbo(model: VAE, q: Independent, x: Tensor, samples: int, gen: torch.Generator) -> Tensor:
@@ -58,15 +49,13 @@ def refine_posterior(
     with torch.no_grad():
         q0 = model.encode(x).base_dist
         loc = q0.loc.clone().requires_grad_(True)  # (B, L)
-        raw = _inverse_softplus(q0.scale - POSTERIOR_SCALE_FLOOR).clamp(min=-30)
-        raw = raw.clone().requires_grad_(True)  # (B, L)
+        raw = raw_scale(q0.scale).requires_grad_(True)  # (B, L)
     opt = torch.optim.Adam([loc, raw], lr=lr)
     for _ in range(steps):
-        loss = -_elbo(model, _q(loc, raw), x, samples, gen).sum()
-        opt.zero_grad(set_to_none=True)
-        loc.grad, raw.grad = torch.autograd.grad(loss, [loc, raw])
+        loss = -_elbo(model, posterior(loc, raw), x, samples, gen).sum()
+        loc.grad, raw.grad = torch.autograd.grad(loss, [loc, raw])  # only q's, not the model's
         opt.step()
-    return _q(loc.detach(), raw.detach())
+    return posterior(loc.detach(), raw.detach())
 
 
 def refined_estimates(

@@ -45,10 +45,8 @@ class VAE(nn.Module):
 
     def encode(self, x: Tensor) -> Independent:
         """q(z|x): batch shape (B,), event shape (L,)."""
-        h = self.encoder(x)  # (B, 2L)
-        loc, raw = h.chunk(2, dim=-1)
-        scale = F.softplus(raw) + POSTERIOR_SCALE_FLOOR
-        return Independent(Normal(loc, scale, validate_args=False), 1)
+        loc, raw = self.encoder(x).chunk(2, dim=-1)  # (B, L) each
+        return posterior(loc, raw)
 
     def decoder_output(self, z: Tensor) -> Tensor:
         """Raw decoder parameters (..., P*D) for latents (..., L)."""
@@ -73,6 +71,18 @@ class VAE(nn.Module):
     def reconstruct(self, x: Tensor) -> Tensor:
         """Decoder mean at the posterior mean: (B, D) -> (B, D)."""
         return self.likelihood.mean(self.decoder_output(self.encode(x).mean))
+
+
+def posterior(loc: Tensor, raw_scale: Tensor) -> Independent:
+    """Diagonal Gaussian q(z|x) from a mean and an unconstrained scale (softplus + floor)."""
+    scale = F.softplus(raw_scale) + POSTERIOR_SCALE_FLOOR
+    return Independent(Normal(loc, scale, validate_args=False), 1)
+
+
+def raw_scale(scale: Tensor) -> Tensor:
+    """The inverse of ``posterior``'s scale map: the raw value that gives ``scale``."""
+    y = (scale - POSTERIOR_SCALE_FLOOR).clamp(min=1e-30)
+    return (y + torch.log(-torch.expm1(-y))).clamp(min=-30)
 
 
 def rsample(
