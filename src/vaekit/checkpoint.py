@@ -44,17 +44,17 @@ class Position:
     metrics: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:  # read back from a file: check, never trust
+        def number(v: Any) -> bool:
+            return isinstance(v, int | float) and not isinstance(v, bool)
+
         for name in ("epoch", "step_in_epoch", "global_step", "best_epoch"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            if not (number(v) and isinstance(v, int) and v >= 0):
                 raise ValueError(f"position.{name} is {v!r}")
-        for name in ("seconds", "epoch_seconds"):
-            if isinstance(getattr(self, name), bool) or not isinstance(
-                getattr(self, name), int | float
-            ):
-                raise ValueError(f"position.{name} is {getattr(self, name)!r}")
-        if self.best_score is not None and not isinstance(self.best_score, int | float):
-            raise ValueError(f"position.best_score is {self.best_score!r}")
+        for name in ("seconds", "epoch_seconds", "best_score"):
+            v = getattr(self, name)
+            if not (number(v) or (name == "best_score" and v is None)):
+                raise ValueError(f"position.{name} is {v!r}")
         if not isinstance(self.metrics, list) or not all(isinstance(r, dict) for r in self.metrics):
             raise ValueError("position.metrics is not a list of rows")
 
@@ -66,15 +66,6 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
         h.update(str((a.shape, a.dtype.str)).encode())
         h.update(np.ascontiguousarray(a).data)
     return h.hexdigest()
-
-
-def _rng_tensors(gen: torch.Generator) -> dict[str, torch.Tensor]:
-    np_state = np.random.get_state()
-    return {
-        "rng.trainer": gen.get_state(),
-        "rng.torch": torch.get_rng_state(),
-        "rng.numpy": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
-    }
 
 
 def save_checkpoint(
@@ -94,11 +85,13 @@ def save_checkpoint(
     for idx, s in opt_state["state"].items():
         for name, v in s.items():
             tensors[f"optim.{idx}.{name}"] = v.detach().contiguous()
-    tensors.update(_rng_tensors(gen))
+    np_state = np.random.get_state()  # (name, keys (624,), pos, has_gauss, cached)
+    tensors["rng.trainer"] = gen.get_state()
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors["rng.numpy"] = torch.from_numpy(np.asarray(np_state[1], dtype=np.int64))
     tensors["loss_sum"] = loss_sum.reshape(1).clone()
     if perm is not None:
         tensors["perm"] = perm.contiguous()
-    np_state = np.random.get_state()
     meta = {
         "format": FORMAT,
         "fingerprint": fingerprint,
