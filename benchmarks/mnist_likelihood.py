@@ -126,12 +126,13 @@ def _portable(record: dict) -> list[str]:
 
 
 def write_table() -> None:
+    records = [
+        json.loads((RESULTS / f"{n}.json").read_text())
+        for n in MODELS
+        if (RESULTS / f"{n}.json").exists()
+    ]
     rows = []
-    for name in MODELS:
-        p = RESULTS / f"{name}.json"
-        if not p.exists():
-            continue
-        r = json.loads(p.read_text())
+    for r in records:
         t = r["test"]
         rows.append(
             f"| {r['title']} | {r['objective']} | **{-t['log_likelihood']:.2f}** "
@@ -146,11 +147,7 @@ def write_table() -> None:
         "gap | KL | active units | best epoch/epochs | training | evaluation |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n"
     )
-    commands = "\n".join(
-        "```\n" + "\n".join(_portable(json.loads((RESULTS / f"{n}.json").read_text()))) + "\n```"
-        for n in MODELS
-        if (RESULTS / f"{n}.json").exists()
-    )
+    commands = "\n".join("```\n" + "\n".join(_portable(r)) + "\n```" for r in records)
     text = DOC.read_text() if DOC.exists() else ""
     start, end = "<!-- table -->", "<!-- /table -->"
     block = f"{start}\n{head}" + "\n".join(rows) + f"\n\nCommands:\n\n{commands}\n{end}"
