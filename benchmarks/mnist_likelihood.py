@@ -40,6 +40,11 @@ MODELS = {
         "objective": "ELBO, KL warm-up 10 epochs, cosine lr 1e-3 → 0",
         "stages": [ELBO_120],
     },
+    "vamp": {
+        "title": "MLP VAE with a VampPrior of 200 pseudo-inputs, 1 stochastic layer (784-512-512-50)",
+        "objective": "ELBO (one-sample KL), KL warm-up 10 epochs, cosine lr 1e-3 → 0",
+        "stages": [("vamp200-120", [*ELBO_120[1], "--prior", "vamp", "--prior-components", "200"])],
+    },
     "iwae": {
         "title": "MLP IWAE k=50, 1 stochastic layer (784-512-512-50)",
         "objective": "the VAE above, then IWAE k=50 (DReG) 20 epochs, cosine lr 3e-4 → 0",

@@ -8,13 +8,14 @@ import vaekit
 from vaekit import LIKELIHOODS, VAE, ModelConfig
 from vaekit.runs import save_model
 
-CASES = [(arch, lik) for arch in ("mlp", "linear") for lik in LIKELIHOODS]
+CASES = [(arch, lik, "standard") for arch in ("mlp", "linear") for lik in LIKELIHOODS]
+CASES += [("mlp", lik, "vamp") for lik in LIKELIHOODS]
 
 
-def _model(arch, lik, seed=0):
+def _model(arch, lik, prior="standard", seed=0):
     torch.manual_seed(seed)
-    return VAE(ModelConfig(input_dim=16, latent_dim=3, arch=arch, hidden=(8, 8),
-                           likelihood=lik, image_shape=(4, 4)))  # fmt: skip
+    return VAE(ModelConfig(input_dim=16, latent_dim=3, arch=arch, hidden=(8, 8), likelihood=lik,
+                           image_shape=(4, 4), prior=prior, prior_components=4))  # fmt: skip
 
 
 def _x(lik, n=6):
@@ -22,9 +23,9 @@ def _x(lik, n=6):
     return (x > 0.5).float() if lik == "bernoulli" else x
 
 
-@pytest.mark.parametrize("arch,lik", CASES)
-def test_shapes(arch, lik):
-    m, x = _model(arch, lik), _x(lik)
+@pytest.mark.parametrize("arch,lik,prior", CASES)
+def test_shapes(arch, lik, prior):
+    m, x = _model(arch, lik, prior), _x(lik)
     q = m.encode(x)
     assert isinstance(q, Independent) and q.batch_shape == (6,) and q.event_shape == (3,)
     p = m.decode(q.mean)
@@ -36,11 +37,11 @@ def test_shapes(arch, lik):
     assert t.elbo.shape == (6,) and torch.isfinite(t.loss)
 
 
-@pytest.mark.parametrize("arch,lik", CASES)
-def test_save_load_round_trip_gives_identical_outputs(arch, lik, tmp_path):
-    m, x = _model(arch, lik), _x(lik)
-    with torch.no_grad():  # move learned σ away from its initial value
-        for p in m.likelihood.parameters():
+@pytest.mark.parametrize("arch,lik,prior", CASES)
+def test_save_load_round_trip_gives_identical_outputs(arch, lik, prior, tmp_path):
+    m, x = _model(arch, lik, prior), _x(lik)
+    with torch.no_grad():  # move learned σ and pseudo-inputs away from their initial values
+        for p in [*m.likelihood.parameters(), *m.prior.parameters()]:
             p.add_(0.3)
     save_model(m, tmp_path)
     m2 = vaekit.load(tmp_path)
@@ -49,13 +50,14 @@ def test_save_load_round_trip_gives_identical_outputs(arch, lik, tmp_path):
     g1, g2 = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
     torch.testing.assert_close(m2.sample(4, g2), m.sample(4, g1), rtol=0, atol=0)
     z = torch.randn(3, 3)
+    torch.testing.assert_close(m2.prior.log_prob(z), m.prior.log_prob(z), rtol=0, atol=0)
     torch.testing.assert_close(m2.decode(z).log_prob(_x(lik, 3)), m.decode(z).log_prob(_x(lik, 3)),
                                rtol=0, atol=0)  # fmt: skip
 
 
-@pytest.mark.parametrize("arch,lik", CASES)
-def test_same_seed_same_model(arch, lik):
-    a, b = _model(arch, lik, seed=5), _model(arch, lik, seed=5)
+@pytest.mark.parametrize("arch,lik,prior", CASES)
+def test_same_seed_same_model(arch, lik, prior):
+    a, b = _model(arch, lik, prior, seed=5), _model(arch, lik, prior, seed=5)
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb)
 

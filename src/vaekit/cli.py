@@ -12,7 +12,7 @@ import click
 import numpy as np
 import torch
 
-from .config import ACTIVATIONS, ARCHS, LR_SCHEDULES, OBJECTIVE_NAMES, read_toml
+from .config import ACTIVATIONS, ARCHS, LR_SCHEDULES, OBJECTIVE_NAMES, PRIORS, read_toml
 from .data import Dataset, check_array, load_dataset, read_npy
 from .errors import DataError, RunDirError, VaekitError
 from .evaluation import evaluate as evaluate_model
@@ -84,6 +84,8 @@ def cli() -> None:
 @click.option("--sigma", type=float, help="Decoder std: fixed for gaussian, initial otherwise.")
 @click.option("--beta", type=float, help="Weight of the KL term (default 1).")
 @click.option("--warmup-epochs", type=int, help="Ramp beta from 0 over this many epochs.")
+@click.option("--prior", type=click.Choice(PRIORS), help="standard N(0, I) (default) or vamp.")
+@click.option("--prior-components", type=int, help="Pseudo-inputs of the vamp prior (500).")
 @click.option("--free-bits", type=float, help="Free bits: nats per latent dimension (elbo).")
 @click.option("--objective", type=click.Choice(OBJECTIVE_NAMES), help="Default elbo.")
 @click.option("--k", type=int, help="Samples per example of the iwae objective (default 50).")
@@ -182,8 +184,13 @@ def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append(
                 ("log p(x), refined q as proposal", nats("log_likelihood_refined_proposal"))
             )
-    kl = ", ".join(f"{v:.2f}" for v in r["kl_per_dim"])
-    rows += [("active units", f"{r['active_units']} of {len(r['kl_per_dim'])}"),
+    per_dim = r["kl_per_dim"]
+    kl = (
+        "n/a (the prior does not factorise)"
+        if per_dim is None
+        else ", ".join(f"{v:.2f}" for v in per_dim)
+    )
+    rows += [("active units", f"{r['active_units']} of {len(r['unit_activity'])}"),
              ("KL per latent dimension", kl), ("seconds", f"{r['seconds']:.1f}")]  # fmt: skip
     return rows
 
@@ -196,7 +203,7 @@ def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--noise", is_flag=True, help="Draw x ~ p(x|z) instead of the decoder mean.")
 def sample(run_dir: str, n: int, out: str, seed: int, noise: bool) -> None:
-    """Generate from the prior: decoder means at z ~ N(0, I)."""
+    """Generate from the prior: decoder means at z ~ p(z)."""
     run = load_run(run_dir)
     x = run.model.sample(n, torch.Generator().manual_seed(seed), noise=noise).numpy()
     _save_array_or_png(x, Path(out), run.config.model.image_shape)

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import ConfigError
 
 ARCHS = ("mlp", "linear")
+PRIORS = ("standard", "vamp")
 ACTIVATIONS = ("relu", "tanh", "elu", "softplus")
 LR_SCHEDULES = ("constant", "cosine")
 OBJECTIVE_NAMES = ("elbo", "iwae")
@@ -86,6 +87,8 @@ class ModelConfig:
     sigma: float = 1.0  # fixed decoder std for the `gaussian` likelihood, initial one otherwise
     sigma_floor: float = 1e-3  # learned decoder stds never go below this
     image_shape: tuple[int, ...] | None = None  # for pictures only; the model sees (B, input_dim)
+    prior: str = "standard"  # N(0, I), or "vamp": a mixture of the posteriors of pseudo-inputs
+    prior_components: int = 500  # pseudo-inputs of the vamp prior
 
     def __post_init__(self) -> None:
         from .likelihoods import LIKELIHOODS  # late: likelihoods import torch
@@ -98,6 +101,8 @@ class ModelConfig:
         _choice("likelihood", self.likelihood, tuple(LIKELIHOODS))
         self.sigma = _positive_float("sigma", self.sigma)
         self.sigma_floor = _positive_float("sigma_floor", self.sigma_floor)
+        _choice("prior", self.prior, PRIORS)
+        _positive_int("prior_components", self.prior_components)
         if self.sigma <= self.sigma_floor and self.likelihood != "gaussian":
             raise ConfigError(
                 f"sigma ({self.sigma}) must be above sigma_floor ({self.sigma_floor})"
@@ -185,6 +190,13 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     format_version: int = 1
 
+    def __post_init__(self) -> None:
+        if self.train.free_bits and self.model.prior != "standard":
+            raise ConfigError(
+                "free bits need a prior that factorises over latent dimensions; "
+                "use --prior standard or drop --free-bits"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -230,7 +242,7 @@ def _build(kind: type, d: Any) -> Any:
 TRAIN_KEYS = {
     "data", "data_dir", "out", "epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "arch",
     "hidden", "activation", "likelihood", "sigma", "sigma_floor", "beta", "warmup_epochs", "seed",
-    "valid_fraction", "objective", "k", "dreg", "free_bits", "init_from",
+    "valid_fraction", "objective", "k", "dreg", "free_bits", "init_from", "prior", "prior_components",
 }  # fmt: skip
 
 

@@ -24,10 +24,10 @@ ACTIVE_UNIT_THRESHOLD = 0.01
 
 
 def _elbo(model: VAE, q: Independent, x: Tensor, samples: int, gen: torch.Generator) -> Tensor:
-    """ELBO per example (B,): reconstruction averaged over ``samples`` draws, analytic KL."""
+    """ELBO per example (B,), averaged over ``samples`` draws (the KL analytic where it exists)."""
     z = rsample(q, samples, gen)  # (S, B, L)
     rec = model.likelihood.log_prob(model.decoder_output(z), x).mean(0)  # (B,)
-    return rec - kl_to_prior(q, model.prior.distribution(), z[0])
+    return rec - kl_to_prior(q, model.prior.distribution(), z)
 
 
 def refine_posterior(
@@ -112,13 +112,15 @@ def latent_statistics(model: VAE, x: Tensor, batch_size: int = 1000) -> dict[str
     for xb in x.split(batch_size):
         q = model.encode(xb)
         means.append(q.mean.double())
-        kls.append(kl_per_dim(q, prior).double().sum(0))
+        if model.prior.factorised:
+            kls.append(kl_per_dim(q, prior).double().sum(0))
     mu = torch.cat(means)  # (N, L)
     activity = mu.var(0) if mu.shape[0] > 1 else torch.zeros(mu.shape[1], dtype=torch.float64)
     return {
         "active_units": int((activity > ACTIVE_UNIT_THRESHOLD).sum()),
         "unit_activity": activity.tolist(),  # Cov_x(E_q[z_u]) per dimension
-        "kl_per_dim": (torch.stack(kls).sum(0) / mu.shape[0]).tolist(),
+        # None for a prior that does not factorise (the VampPrior): no per-dimension KL exists.
+        "kl_per_dim": (torch.stack(kls).sum(0) / mu.shape[0]).tolist() if kls else None,
     }
 
 

@@ -10,7 +10,7 @@ from torch.distributions import Distribution, Independent, Normal
 from .config import ModelConfig
 from .likelihoods import Likelihood, make_likelihood
 from .networks import build_networks
-from .priors import StandardNormalPrior
+from .priors import make_prior
 
 # Posterior stds never go below this: keeps log q(z|x) finite however confident the encoder.
 POSTERIOR_SCALE_FLOOR = 1e-5
@@ -25,7 +25,6 @@ class VAE(nn.Module):
         self.likelihood: Likelihood = make_likelihood(
             config.likelihood, config.input_dim, config.sigma, config.sigma_floor
         )
-        self.prior = StandardNormalPrior(config.latent_dim)
         self.encoder, self.decoder = build_networks(
             config.arch,
             config.input_dim,
@@ -34,6 +33,7 @@ class VAE(nn.Module):
             config.hidden,
             config.activation,
         )
+        self.prior: nn.Module = make_prior(config, self.encode)
 
     @property
     def latent_dim(self) -> int:

@@ -10,7 +10,8 @@ from .config import TRAIN_KEYS, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .errors import ConfigError
 
 DATA_KEYS = {"data": "name", "data_dir": "data_dir", "valid_fraction": "valid_fraction"}
-MODEL_KEYS = ("latent_dim", "arch", "hidden", "activation", "likelihood", "sigma", "sigma_floor")
+MODEL_KEYS = ("latent_dim", "arch", "hidden", "activation", "likelihood", "sigma", "sigma_floor", "prior",
+              "prior_components")  # fmt: skip
 TRAIN_FIELDS = (
     "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "seed", "objective",
     "k", "dreg", "free_bits", "init_from",
