@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import vaekit
+from vaekit import VAE, ModelConfig
 from vaekit.training import make_schedule, warmup_beta
 
 
@@ -63,3 +64,19 @@ def test_init_from_another_shape_is_refused_before_writing(tmp_path):
         vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=4, hidden=16, progress=False,
                      init_from=tmp_path / "a")  # fmt: skip
     assert not (tmp_path / "b").exists()
+
+
+def test_gradient_check_names_nan_and_inf_but_not_large_finite_values():
+    from vaekit.trainer import _non_finite_gradient
+
+    m = VAE(ModelConfig(input_dim=6, latent_dim=2, hidden=(4,)))
+    params = list(m.parameters())
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    assert _non_finite_gradient(m, params) is None
+    m.encoder[0].weight.grad.fill_(1e30)  # its float32 norm overflows; every value is finite
+    assert _non_finite_gradient(m, params) is None
+    m.decoder[2].bias.grad[1] = float("nan")
+    assert _non_finite_gradient(m, params) == "decoder.2.bias"
+    m.decoder[2].bias.grad[1] = -float("inf")
+    assert _non_finite_gradient(m, params) == "decoder.2.bias"
