@@ -36,3 +36,25 @@ def test_process_wide_flush_reaches_the_worker_threads():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(out.stdout) == 1.0
+
+
+def test_scoped_flush_reaches_workers_started_before_it_and_is_undone():
+    # The library case: torch's OpenMP workers exist (unflushed) before vaekit is called.
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from vaekit.numerics import _libgomp, flush_denormals\n"
+        "if not torch.set_flush_denormal(False) or not _libgomp(): print('skip'); raise SystemExit\n"
+        "torch.set_num_threads(2)\n"
+        "x = torch.full((4_000_000,), 1e-30)\n"
+        "frac = lambda: float(((x * 1e-10) == 0).float().mean())\n"
+        "before = frac()\n"
+        "with flush_denormals(): inside = frac()\n"
+        "print(before, inside, frac())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    if out.stdout.strip() == "skip":
+        return
+    assert [float(v) for v in out.stdout.split()] == [0.0, 1.0, 0.0]

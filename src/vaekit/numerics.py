@@ -8,13 +8,17 @@ less than 1e-37 nats, so vaekit flushes while it trains or evaluates, and restor
 
 The flag is per thread, and only threads created after it is set inherit it: set inside a
 library call, it reaches the calling thread but not torch's existing OpenMP workers (measured:
-half of a 2-thread elementwise op flushed). The command line owns its process and sets it
-process-wide before torch starts its workers (:func:`flush_process_wide`); Python users get
-the same by calling ``torch.set_flush_denormal(True)`` before their first torch operation.
+half of a 2-thread elementwise op flushed). So where torch runs on GNU OpenMP (the Linux
+wheels), vaekit also sets it on each thread of the OpenMP team, by running a one-line parallel
+region through libgomp's own entry point (measured: all of the op flushed, and all of it
+unflushed again on leaving). Elsewhere only the calling thread is flushed. The command line
+owns its process and sets it process-wide before torch starts its workers
+(:func:`flush_process_wide`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +29,41 @@ import torch
 F = TypeVar("F", bound=Callable[..., Any])
 _depth = 0
 _process_wide = False
+
+
+_TEAM_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+# Kept alive here: libgomp calls them after the Python objects would otherwise be freed.
+_SET = {
+    flag: _TEAM_CALLBACK(lambda _, f=flag: torch.set_flush_denormal(f)) for flag in (False, True)
+}
+_gomp: Any = None
+
+
+def _libgomp() -> Any:
+    """torch's GNU OpenMP runtime if this process has one loaded, else False."""
+    global _gomp
+    if _gomp is None:
+        _gomp = False
+        try:
+            with open("/proc/self/maps") as maps:
+                path = next((ln.split()[-1] for ln in maps if "libgomp" in ln), None)
+            if path is not None and "parallel backend: OpenMP" in torch.__config__.parallel_info():
+                lib = ctypes.CDLL(path)
+                lib.GOMP_parallel.argtypes = [_TEAM_CALLBACK, ctypes.c_void_p, ctypes.c_uint,
+                                              ctypes.c_uint]  # fmt: skip
+                lib.GOMP_parallel.restype = None
+                _gomp = lib
+        except (OSError, AttributeError):
+            pass
+    return _gomp
+
+
+def _set_flush(flag: bool) -> None:
+    """Set the flag on this thread and, with GNU OpenMP, on every thread of torch's team."""
+    torch.set_flush_denormal(flag)
+    lib = _libgomp()
+    if lib and torch.get_num_threads() > 1:
+        lib.GOMP_parallel(_SET[bool(flag)], None, torch.get_num_threads(), 0)
 
 
 def flush_process_wide() -> None:
@@ -41,14 +80,14 @@ def flush_denormals() -> Iterator[None]:
         yield
         return
     if _depth == 0:
-        torch.set_flush_denormal(True)
+        _set_flush(True)
     _depth += 1
     try:
         yield
     finally:
         _depth -= 1
         if _depth == 0:
-            torch.set_flush_denormal(False)
+            _set_flush(False)
 
 
 def flushing_denormals(fn: F) -> F:
