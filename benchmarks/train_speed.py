@@ -1,8 +1,14 @@
 """Training speed: vaekit vs the matmul floor and a PyTorch-examples-style reference loop.
 
-Run from the repository root:  python benchmarks/train_speed.py [--epochs 10] [--repeats 2]
+Run from the repository root:
+
+    python benchmarks/train_speed.py [--epochs 10] [--repeats 2] [--threads 1,2] [--scaling]
+
 Contenders are interleaved within each repeat; the script prints median seconds per epoch, the
-ratios vaekit/floor and reference/vaekit, and the test ELBO both reach after the same epochs.
+ratios vaekit/floor and reference/vaekit, and the test ELBO both reach after the same epochs;
+then IS-5000 throughput of ``vaekit.log_likelihood`` against the GEMMs it cannot avoid (the
+decoder at n·k latents); with ``--scaling``, seconds per epoch against hidden width, batch size
+and latent size. ``--threads 1,2`` repeats everything at each thread count.
 No wall-clock number is asserted anywhere: machines are noisy, ratios in one run are not.
 """
 
@@ -22,21 +28,33 @@ from torch.utils.data import DataLoader, TensorDataset
 import vaekit
 
 D, H, L, B = 784, 400, 20, 128
+IS_CHUNK_ROWS = (1 << 22) // (100 * D) * 100  # latents decoded at once by vaekit's IS loop
 
 
-def matmul_floor(n: int) -> float:
+def matmul_floor(n: int, h: int = H, latent: int = L, batch: int = B) -> float:
     """Only the GEMMs of one epoch (forward, grad-input, grad-weight) at the model's shapes."""
-    layers = [(D, H), (H, 2 * L), (L, H), (H, D)]
+    layers = [(D, h), (h, 2 * latent), (latent, h), (h, D)]
     ws = [torch.randn(o, i) for i, o in layers]
-    xs = [torch.randn(B, i) for i, _ in layers]
-    gs = [torch.randn(B, o) for _, o in layers]
+    xs = [torch.randn(batch, i) for i, _ in layers]
+    gs = [torch.randn(batch, o) for _, o in layers]
     t0 = time.perf_counter()
-    for _ in range(-(-n // B)):
+    for _ in range(-(-n // batch)):
         for j, (w, x, g) in enumerate(zip(ws, xs, gs, strict=True)):
             x @ w.T  # forward
             g.T @ x  # grad weight
             if j:  # no grad for the data
                 g @ w
+    return time.perf_counter() - t0
+
+
+def is_floor(n: int, k: int) -> float:
+    """Only the GEMMs of IS-k on n images: decode n·k latents, in vaekit's chunk size."""
+    w1, w2 = torch.randn(H, L), torch.randn(D, H)
+    z, h = torch.randn(IS_CHUNK_ROWS, L), torch.randn(IS_CHUNK_ROWS, H)
+    t0 = time.perf_counter()
+    for _ in range(-(-n * k // IS_CHUNK_ROWS)):
+        z @ w1.T
+        h @ w2.T
     return time.perf_counter() - t0
 
 
@@ -81,33 +99,26 @@ def reference(train: torch.Tensor, test: torch.Tensor, epochs: int) -> tuple[lis
     return times, elbo
 
 
-def ours(ds: vaekit.Dataset, epochs: int, out: Path) -> tuple[list[float], float]:
+def ours(ds: vaekit.Dataset, epochs: int, out: Path, h: int = H, latent: int = L,
+         batch: int = B) -> tuple[list[float], vaekit.Run]:  # fmt: skip
     run = vaekit.train(dataset=ds, data="binarized-mnist", out=out, overwrite=True, progress=False,
-                       epochs=epochs, hidden="400", latent_dim=L, likelihood="bernoulli",
-                       batch_size=B, lr=1e-3, seed=0)  # fmt: skip
-    elbo = float(vaekit.elbo_terms(run.model, ds.test)["elbo"].mean())
-    return [m["train_seconds"] for m in run.metrics], elbo
+                       epochs=epochs, hidden=str(h), latent_dim=latent, likelihood="bernoulli",
+                       batch_size=batch, lr=1e-3, seed=0)  # fmt: skip
+    return [m["train_seconds"] for m in run.metrics], run
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--repeats", type=int, default=1)
-    a = ap.parse_args()
-    ds = vaekit.load_dataset("binarized-mnist", data_dir=a.data_dir)
+def compare(ds: vaekit.Dataset, a: argparse.Namespace, tmp: Path) -> vaekit.VAE:
+    """Floor, reference and vaekit, interleaved; prints the table; returns vaekit's model."""
     train, test = torch.from_numpy(ds.train), torch.from_numpy(ds.test)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {train.shape[0]} images")
     floor, ref_t, our_t, ref_e, our_e = [], [], [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for r in range(a.repeats):
-            floor += [matmul_floor(train.shape[0]) for _ in range(3)]
-            t, e = reference(train, test, a.epochs)
-            ref_t += t
-            ref_e.append(e)
-            t, e = ours(ds, a.epochs, Path(tmp) / f"run{r}")
-            our_t += t
-            our_e.append(e)
+    for r in range(a.repeats):
+        floor += [matmul_floor(train.shape[0]) for _ in range(3)]
+        t, e = reference(train, test, a.epochs)
+        ref_t += t
+        ref_e.append(e)
+        t, run = ours(ds, a.epochs, tmp / f"run{r}")
+        our_t += t
+        our_e.append(float(vaekit.elbo_terms(run.model, ds.test)["elbo"].mean()))
     f, rt, ot = (statistics.median(v) for v in (floor, ref_t, our_t))
     print(f"{'':28}{'s/epoch':>10}")
     print(f"{'matmul floor':28}{f:10.3f}")
@@ -116,6 +127,69 @@ def main() -> None:
     print(f"vaekit / floor = {ot / f:.2f}   reference / vaekit = {rt / ot:.2f}")
     print(f"test ELBO after {a.epochs} epochs: reference {statistics.mean(ref_e):.2f}, "
           f"vaekit {statistics.mean(our_e):.2f} nats")  # fmt: skip
+    return run.model
+
+
+def evaluation(model: vaekit.VAE, test: torch.Tensor, n: int, k: int) -> None:
+    """IS-k throughput of vaekit.log_likelihood on n test images against its GEMM floor."""
+    x = test[:n]
+    floor, ours_t = [], []
+    for _ in range(3):
+        floor.append(is_floor(n, k))
+        t0 = time.perf_counter()
+        vaekit.log_likelihood(model, x, k, seed=0)
+        ours_t.append(time.perf_counter() - t0)
+    f, o = statistics.median(floor), statistics.median(ours_t)
+    scale = 10_000 / n
+    print(
+        f"IS-{k} on {n} test images: floor {f:.2f} s, vaekit.log_likelihood {o:.2f} s, "
+        f"ratio {o / f:.2f}; the 10k test set at this rate: {o * scale / 60:.1f} min"
+    )
+
+
+SCALING = {  # one factor at a time around the 784-400-20, batch-128 model
+    "hidden": (200, 400, 800, 1600),
+    "batch": (32, 64, 128, 256, 512, 1024),
+    "latent": (10, 20, 50, 100),
+}
+
+
+def scaling(ds: vaekit.Dataset, tmp: Path) -> None:
+    """Seconds per epoch (2nd of 2, so warm) and the floor, one factor varied at a time."""
+    n = ds.train.shape[0]
+    print("| varied | value | floor s/epoch | vaekit s/epoch | vaekit / floor |")
+    print("|---|---:|---:|---:|---:|")
+    for factor, values in SCALING.items():
+        for v in values:
+            shape = {"h": H, "latent": L, "batch": B}
+            shape[{"hidden": "h"}.get(factor, factor)] = v
+            f = statistics.median(matmul_floor(n, **shape) for _ in range(3))
+            t, _ = ours(ds, 2, tmp / "scaling", **shape)
+            print(f"| {factor} | {v} | {f:.3f} | {t[-1]:.3f} | {t[-1] / f:.2f} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--threads", default=str(torch.get_num_threads()),
+                    help="comma-separated thread counts to run everything at, e.g. 1,2")  # fmt: skip
+    ap.add_argument("--eval-images", type=int, default=200, help="test images for IS (0: skip)")
+    ap.add_argument("--eval-k", type=int, default=5000)
+    ap.add_argument("--scaling", action="store_true", help="also the cost-growth table")
+    a = ap.parse_args()
+    ds = vaekit.load_dataset("binarized-mnist", data_dir=a.data_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        for threads in map(int, a.threads.split(",")):
+            torch.set_num_threads(threads)
+            print(f"\n## torch {torch.__version__}, {threads} thread(s), "
+                  f"{ds.train.shape[0]} training images", flush=True)  # fmt: skip
+            model = compare(ds, a, Path(tmp))
+            if a.eval_images:
+                evaluation(model, torch.from_numpy(ds.test), a.eval_images, a.eval_k)
+            if a.scaling:
+                scaling(ds, Path(tmp))
 
 
 if __name__ == "__main__":
