@@ -34,7 +34,8 @@ ARCH = ["--hidden", "512,512", "--latent-dim", "50", "--likelihood", "bernoulli"
 # before it (--init-from). Models share stages by name, so the IWAE model fine-tunes the
 # very run that is the VAE entry instead of training it twice.
 ELBO_120 = ("elbo-120", ["--epochs", "120", "--lr-schedule", "cosine", "--warmup-epochs", "10"])
-VAMP_120 = ("vamp200-120", [*ELBO_120[1], "--prior", "vamp", "--prior-components", "200"])
+VAMP = ["--prior", "vamp", "--prior-components", "200"]
+VAMP_120 = ("vamp200-120", [*ELBO_120[1], *VAMP])
 IWAE_20 = ["--epochs", "20", "--lr", "3e-4", "--lr-schedule", "cosine", "--objective", "iwae",
            "--k", "50", "--dreg"]  # fmt: skip
 MODELS = {
@@ -56,7 +57,7 @@ MODELS = {
     "vamp-iwae": {
         "title": "MLP IWAE k=50, VampPrior with 200 pseudo-inputs (784-512-512-50)",
         "objective": "the VampPrior VAE above, then IWAE k=50 (DReG) 20 epochs, cosine lr 3e-4 → 0",
-        "stages": [VAMP_120, ("vamp200-iwae50-20", IWAE_20)],
+        "stages": [VAMP_120, ("vamp200-iwae50-20", [*IWAE_20, *VAMP])],
     },
 }
 

@@ -60,10 +60,12 @@ def test_init_from_starts_at_the_source_runs_weights(tmp_path):
 
 def test_init_from_another_shape_is_refused_before_writing(tmp_path):
     vaekit.train(out=tmp_path / "a", epochs=1, latent_dim=3, hidden=16, progress=False)
-    with pytest.raises(vaekit.ConfigError, match="another shape"):
+    with pytest.raises(vaekit.ConfigError, match="another shape") as e:
         vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=4, hidden=16, progress=False,
                      init_from=tmp_path / "a")  # fmt: skip
     assert not (tmp_path / "b").exists()
+    # The message names what differs, so the user knows which flag to add.
+    assert "latent_dim 3 there, 4 here" in str(e.value) and "hidden" not in str(e.value)
 
 
 def test_gradient_check_names_nan_and_inf_but_not_large_finite_values():

@@ -6,6 +6,7 @@ refuses, before touching it, anything that would mix two runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -46,9 +47,14 @@ def build_model(config: RunConfig) -> VAE:
         src = Path(config.train.init_from)
         other = read_config(src).model
         if other != config.model:
+            diff = ", ".join(
+                f"{f.name} {getattr(other, f.name)!r} there, {getattr(config.model, f.name)!r} here"
+                for f in dataclasses.fields(other)
+                if getattr(other, f.name) != getattr(config.model, f.name)
+            )
             raise ConfigError(
-                f"--init-from {src} holds a model of another shape or likelihood; its settings "
-                "(latent size, hidden sizes, likelihood…) must match this run's"
+                f"--init-from {src} holds a model of another shape or likelihood ({diff}); "
+                "give this run the same model settings"
             )
         load_weights(model, src / WEIGHTS_FILE)
     return model
