@@ -26,9 +26,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import vaekit
+from vaekit.evaluation import _CHUNK_ELEMENTS
 
 D, H, L, B = 784, 400, 20, 128
-IS_CHUNK_ROWS = (1 << 22) // (100 * D) * 100  # latents decoded at once by vaekit's IS loop
+IS_BATCH = 100  # vaekit.log_likelihood's default batch of images
+# Latents vaekit's IS loop decodes at once: its chunk of k times the batch.
+IS_CHUNK_ROWS = _CHUNK_ELEMENTS // (IS_BATCH * D) * IS_BATCH
 
 
 def matmul_floor(n: int, h: int = H, latent: int = L, batch: int = B) -> float:
@@ -148,7 +151,7 @@ def evaluation(model: vaekit.VAE, test: torch.Tensor, n: int, k: int) -> None:
 
 
 SCALING = {  # one factor at a time around the 784-400-20, batch-128 model
-    "hidden": (200, 400, 800, 1600),
+    "h": (200, 400, 800, 1600),
     "batch": (32, 64, 128, 256, 512, 1024),
     "latent": (10, 20, 50, 100),
 }
@@ -161,11 +164,13 @@ def scaling(ds: vaekit.Dataset, tmp: Path) -> None:
     print("|---|---:|---:|---:|---:|")
     for factor, values in SCALING.items():
         for v in values:
-            shape = {"h": H, "latent": L, "batch": B}
-            shape[{"hidden": "h"}.get(factor, factor)] = v
+            shape = {"h": H, "latent": L, "batch": B} | {factor: v}
             f = statistics.median(matmul_floor(n, **shape) for _ in range(3))
             t, _ = ours(ds, 2, tmp / "scaling", **shape)
-            print(f"| {factor} | {v} | {f:.3f} | {t[-1]:.3f} | {t[-1] / f:.2f} |", flush=True)
+            print(
+                f"| {'hidden' if factor == 'h' else factor} | {v} | {f:.3f} | {t[-1]:.3f} | {t[-1] / f:.2f} |",
+                flush=True,
+            )
 
 
 def main() -> None:

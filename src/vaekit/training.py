@@ -6,9 +6,8 @@ refuses, before touching it, anything that would mix two runs.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +46,11 @@ def build_model(config: RunConfig) -> VAE:
         src = Path(config.train.init_from)
         other = read_config(src).model
         if other != config.model:
+            here = asdict(config.model)
             diff = ", ".join(
-                f"{f.name} {getattr(other, f.name)!r} there, {getattr(config.model, f.name)!r} here"
-                for f in dataclasses.fields(other)
-                if getattr(other, f.name) != getattr(config.model, f.name)
+                f"{name} {v!r} there, {here[name]!r} here"
+                for name, v in asdict(other).items()
+                if v != here[name]
             )
             raise ConfigError(
                 f"--init-from {src} holds a model of another shape or likelihood ({diff}); "
