@@ -36,7 +36,6 @@ ARCH = ["--hidden", "512,512", "--latent-dim", "50", "--likelihood", "bernoulli"
 ELBO_120 = ("elbo-120", ["--epochs", "120", "--lr-schedule", "cosine", "--warmup-epochs", "10"])
 VAMP = ["--prior", "vamp", "--prior-components", "200"]
 VAMP_120 = ("vamp200-120", [*ELBO_120[1], *VAMP])
-VAMP_200 = ("vamp200-200", ["--epochs", "200", *ELBO_120[1][2:], *VAMP])
 
 
 def iwae_tune(epochs: int) -> list[str]:
@@ -67,14 +66,6 @@ MODELS = {
         # 3 IWAE epochs, not 20: in a 20-epoch try the validation IWAE-50 bound peaked after
         # epoch 1 (−88.77) and drifted down to −88.90 by epoch 6 while the training bound rose.
         "stages": [VAMP_120, ("vamp200-iwae50-3", [*iwae_tune(3), *VAMP])],
-    },
-    "vamp-iwae-200": {
-        "title": "MLP IWAE k=50, VampPrior with 200 pseudo-inputs (784-512-512-50), longer VAE stage",
-        "objective": "as above with a 200-epoch VAE stage (cosine lr 1e-3 → 0), then IWAE k=50 "
-        "(DReG) 3 epochs, cosine lr 3e-4 → 0",
-        # The 120-epoch VAE stage still gained 0.1 nats of validation ELBO every 10 epochs at
-        # its end; 200 epochs + 3 IWAE epochs still fit the 60-minute budget.
-        "stages": [VAMP_200, ("vamp200-200-iwae50-3", [*iwae_tune(3), *VAMP])],
     },
 }
 
