@@ -208,6 +208,8 @@ def test_edited_config(edit, damaged, capsys):
         (["--lr", "0"], "learning rate"),
         (["--lr", "-0.001"], "learning rate"),
         (["--lr", "nan"], "learning rate"),
+        (["--weight-decay", "-0.1"], "weight decay"),
+        (["--weight-decay", "inf"], "weight decay"),
         (["--checkpoint-every", "soon"], "checkpoint-every"),
         (["--epochs", "ten"], "epochs"),
     ],

@@ -5,7 +5,7 @@ import torch
 
 import vaekit
 from vaekit import VAE, ModelConfig
-from vaekit.training import make_schedule, warmup_beta
+from vaekit.training import make_optimizer, make_schedule, warmup_beta
 
 
 def test_warmup_ramps_beta_linearly_per_step():
@@ -82,3 +82,35 @@ def test_gradient_check_names_nan_and_inf_but_not_large_finite_values():
     assert _non_finite_gradient(m, params) == "decoder.2.bias"
     m.decoder[2].bias.grad[1] = -float("inf")
     assert _non_finite_gradient(m, params) == "decoder.2.bias"
+
+
+@pytest.mark.parametrize("prior", ["standard", "vamp"])
+def test_weight_decay_shrinks_network_weights_only(prior):
+    model = VAE(ModelConfig(input_dim=6, latent_dim=2, hidden=(5,), prior=prior,
+                            prior_components=3))  # fmt: skip
+    lr, wd = 0.1, 0.5
+    opt = make_optimizer(model, lr, weight_decay=wd)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # no gradient: only the decay can move a parameter
+    opt.step()
+    decayed = set()
+    for n, p in model.named_parameters():
+        if torch.equal(p, before[n]):
+            continue
+        torch.testing.assert_close(p, before[n] * (1 - lr * wd))  # AdamW: p ← p − lr·λ·p
+        decayed.add(n)
+    nets = {f"{net}.{n}" for net in ("encoder", "decoder")
+            for n, p in getattr(model, net).named_parameters() if p.dim() == 2}  # fmt: skip
+    assert decayed == nets  # weight matrices yes; biases, pseudo-inputs no
+    assert type(make_optimizer(model, lr)) is torch.optim.Adam  # no decay: plain Adam as before
+
+
+def test_weight_decay_is_recorded_and_trains(tmp_path):
+    kw = dict(data="digits", epochs=2, latent_dim=3, hidden=16, progress=False)
+    plain = vaekit.train(out=tmp_path / "a", **kw)
+    decayed = vaekit.train(out=tmp_path / "b", weight_decay=1.0, **kw)
+    assert decayed.config.train.weight_decay == 1.0
+    assert vaekit.load_run(tmp_path / "b").config.train.weight_decay == 1.0
+    w_plain, w_decayed = (r.model.decoder[-1].weight.norm().item() for r in (plain, decayed))
+    assert w_decayed < w_plain

@@ -87,6 +87,8 @@ def cli() -> None:
 @click.option("--prior", type=click.Choice(PRIORS), help="standard N(0, I) (default) or vamp.")
 @click.option("--prior-components", type=int, help="Pseudo-inputs of the vamp prior (500).")
 @click.option("--free-bits", type=float, help="Free bits: nats per latent dimension (elbo).")
+@click.option("--weight-decay", type=float,
+              help="Decoupled weight decay (AdamW) of the networks' weight matrices (default 0).")  # fmt: skip
 @click.option("--objective", type=click.Choice(OBJECTIVE_NAMES), help="Default elbo.")
 @click.option("--k", type=int, help="Samples per example of the iwae objective (default 50).")
 @click.option("--dreg", is_flag=True, default=None,

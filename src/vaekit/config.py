@@ -150,6 +150,7 @@ class TrainConfig:
     k: int = 50  # samples per example of the iwae objective
     dreg: bool = False  # doubly reparameterised encoder gradient (iwae only)
     free_bits: float = 0.0  # nats per latent dimension (elbo only)
+    weight_decay: float = 0.0  # decoupled (AdamW) decay of the networks' weight matrices
     init_from: str | None = None  # run directory whose best weights start this run
 
     def __post_init__(self) -> None:
@@ -166,6 +167,7 @@ class TrainConfig:
         if not isinstance(self.dreg, bool):
             raise ConfigError(f"dreg must be true or false, got {self.dreg!r}")
         self.free_bits = _nonneg_float("free bits", self.free_bits)
+        self.weight_decay = _nonneg_float("weight decay", self.weight_decay)
         if self.init_from is not None and (
             not isinstance(self.init_from, str) or not self.init_from
         ):
@@ -243,6 +245,7 @@ TRAIN_KEYS = {
     "data", "data_dir", "out", "epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "arch",
     "hidden", "activation", "likelihood", "sigma", "sigma_floor", "beta", "warmup_epochs", "seed",
     "valid_fraction", "objective", "k", "dreg", "free_bits", "init_from", "prior", "prior_components",
+    "weight_decay",
 }  # fmt: skip
 
 

@@ -14,7 +14,7 @@ MODEL_KEYS = ("latent_dim", "arch", "hidden", "activation", "likelihood", "sigma
               "prior_components")  # fmt: skip
 TRAIN_FIELDS = (
     "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "seed", "objective",
-    "k", "dreg", "free_bits", "init_from",
+    "k", "dreg", "free_bits", "init_from", "weight_decay",
 )  # fmt: skip
 AUTO_LIKELIHOOD = "auto"
 

@@ -39,13 +39,28 @@ SUMMARY_FILE = "summary.json"
 N_PICTURES = 64
 
 
-def make_optimizer(params: Any, lr: float) -> torch.optim.Optimizer:
-    """Adam, fused where this torch build supports it (about 3x cheaper a step on a CPU)."""
-    params = list(params)
+def make_optimizer(model: VAE, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Adam, fused where this torch build supports it (about 3x cheaper a step on a CPU).
+
+    With ``weight_decay`` > 0, AdamW's decoupled decay (Loshchilov & Hutter 2019) shrinks the
+    encoder's and decoder's weight matrices only: biases, a likelihood's σ and the VampPrior's
+    pseudo-inputs (which are images, not weights) are left alone.
+    """
+    params = list(model.parameters())
+    if weight_decay > 0:
+        nets = {id(p) for net in (model.encoder, model.decoder) for p in net.parameters()}
+        is_weight = [id(p) in nets and p.dim() >= 2 for p in params]
+        decayed = [p for p, w in zip(params, is_weight, strict=True) if w]
+        rest = [p for p, w in zip(params, is_weight, strict=True) if not w]
+        groups = [{"params": decayed, "weight_decay": weight_decay},
+                  {"params": rest, "weight_decay": 0.0}]  # fmt: skip
+        kind: type[torch.optim.Optimizer] = torch.optim.AdamW
+    else:
+        groups, kind = [{"params": params}], torch.optim.Adam
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return kind(groups, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr)
+        return kind(groups, lr=lr)
 
 
 def make_schedule(opt: torch.optim.Optimizer, kind: str, total_steps: int) -> Any:
@@ -80,7 +95,7 @@ class Trainer:
         self.x_valid = torch.from_numpy(dataset.valid)
         self.fingerprint = data_fingerprint(dataset.train, dataset.valid)
         self.steps_per_epoch = math.ceil(self.x_train.shape[0] / tc.batch_size)
-        self.opt = make_optimizer(self.model.parameters(), tc.lr)
+        self.opt = make_optimizer(self.model, tc.lr, tc.weight_decay)
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
         self.gen = torch.Generator().manual_seed(tc.seed)
         self.every = every or Every()
