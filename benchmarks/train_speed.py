@@ -34,9 +34,14 @@ IS_BATCH = 100  # vaekit.log_likelihood's default batch of images
 IS_CHUNK_ROWS = _CHUNK_ELEMENTS // (IS_BATCH * D) * IS_BATCH
 
 
+def _layers(h: int, latent: int) -> list[tuple[int, int]]:
+    """(in, out) of the model's four linear layers: encoder with merged μ/σ head, decoder."""
+    return [(D, h), (h, 2 * latent), (latent, h), (h, D)]
+
+
 def matmul_floor(n: int, h: int = H, latent: int = L, batch: int = B) -> float:
     """Only the GEMMs of one epoch (forward, grad-input, grad-weight) at the model's shapes."""
-    layers = [(D, h), (h, 2 * latent), (latent, h), (h, D)]
+    layers = _layers(h, latent)
     ws = [torch.randn(o, i) for i, o in layers]
     xs = [torch.randn(batch, i) for i, _ in layers]
     gs = [torch.randn(batch, o) for _, o in layers]
@@ -56,7 +61,7 @@ def adam_floor(n: int, h: int = H, latent: int = L, batch: int = B) -> float:
     Adam reads and writes every parameter and both moment buffers each step: memory traffic
     that no training loop avoids, and that the GEMM floor leaves out.
     """
-    shapes = [(h, D), (h,), (2 * latent, h), (2 * latent,), (h, latent), (h,), (D, h), (D,)]
+    shapes = [s for i, o in _layers(h, latent) for s in ((o, i), (o,))]
     params = [torch.zeros(s, requires_grad=True) for s in shapes]
     for p in params:
         p.grad = torch.randn(p.shape) * 1e-3

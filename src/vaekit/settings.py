@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -12,10 +13,8 @@ from .errors import ConfigError
 DATA_KEYS = {"data": "name", "data_dir": "data_dir", "valid_fraction": "valid_fraction"}
 MODEL_KEYS = ("latent_dim", "arch", "hidden", "activation", "likelihood", "sigma", "sigma_floor", "prior",
               "prior_components")  # fmt: skip
-TRAIN_FIELDS = (
-    "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "seed", "objective",
-    "k", "dreg", "free_bits", "init_from", "weight_decay",
-)  # fmt: skip
+# Every TrainConfig field a user may set (all but eval_batch_size): one list, in config.py.
+TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name in TRAIN_KEYS)
 AUTO_LIKELIHOOD = "auto"
 
 

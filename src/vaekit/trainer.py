@@ -48,10 +48,9 @@ def make_optimizer(model: VAE, lr: float, weight_decay: float = 0.0) -> torch.op
     """
     params = list(model.parameters())
     if weight_decay > 0:
-        nets = {id(p) for net in (model.encoder, model.decoder) for p in net.parameters()}
-        is_weight = [id(p) in nets and p.dim() >= 2 for p in params]
-        decayed = [p for p, w in zip(params, is_weight, strict=True) if w]
-        rest = [p for p, w in zip(params, is_weight, strict=True) if not w]
+        nets = (model.encoder, model.decoder)
+        decayed = [p for net in nets for p in net.parameters() if p.dim() >= 2]
+        rest = [p for p in params if all(p is not w for w in decayed)]
         groups = [{"params": decayed, "weight_decay": weight_decay},
                   {"params": rest, "weight_decay": 0.0}]  # fmt: skip
         kind: type[torch.optim.Optimizer] = torch.optim.AdamW
