@@ -19,6 +19,7 @@ from torch import Tensor
 from torch.distributions import Independent
 from tqdm.auto import tqdm
 
+from .allocator import keep_freed_memory
 from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
 from .model import VAE, rsample
 from .numerics import flushing_denormals
@@ -66,11 +67,13 @@ def log_likelihood_batch(
     model: VAE, xb: Tensor, k: int, gen: torch.Generator, proposal: Independent | None = None
 ) -> Tensor:
     """IS log p(x) of one batch, (B,) float64, chunked over k so memory stays bounded."""
+    keep_freed_memory()  # chunks reuse the heap instead of faulting in fresh pages
     out_dim = model.likelihood.params_per_dim * model.input_dim
     chunk = max(1, min(k, _CHUNK_ELEMENTS // (xb.shape[0] * out_dim)))
     acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64)
+    q = model.encode(xb) if proposal is None else proposal  # once, not once a chunk
     for start in range(0, k, chunk):
-        lw = log_weights(model, xb, min(chunk, k - start), gen, proposal)  # (c, B)
+        lw = log_weights(model, xb, min(chunk, k - start), gen, q)  # (c, B)
         acc = torch.logaddexp(acc, torch.logsumexp(lw.double(), dim=0))
     return acc - math.log(k)
 

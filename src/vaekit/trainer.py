@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from .allocator import keep_freed_memory
 from .checkpoint import (
     CHECKPOINT_FILE,
     Checkpoint,
@@ -116,6 +117,7 @@ class Trainer:
     @flushing_denormals
     def run(self) -> Run:
         tc = self.config.train
+        keep_freed_memory()  # IWAE steps and validation allocate 16 MB blocks step after step
         self.run_t0 = time.perf_counter() - self.pos.seconds
         interrupted = False
         bar = tqdm(total=tc.epochs * self.steps_per_epoch, initial=self.pos.global_step,
