@@ -2,7 +2,8 @@
 
 Run from the repository root:
 
-    python benchmarks/train_speed.py [--epochs 10] [--repeats 2] [--threads 1,2] [--scaling]
+    python benchmarks/train_speed.py [--epochs 10] [--repeats 3] [--threads 1,2] [--scaling]
+                                     [--memory]
 
 Contenders are interleaved within each repeat; the script prints median seconds per epoch, the
 ratios vaekit/floor and reference/vaekit, and the test ELBO both reach after the same epochs;
@@ -15,7 +16,10 @@ No wall-clock number is asserted anywhere: machines are noisy, ratios in one run
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -132,8 +136,10 @@ def ref_loss(recon, mu, logvar, x):
     return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
 
 
-def reference(train: torch.Tensor, test: torch.Tensor, epochs: int) -> tuple[list[float], float]:
-    torch.manual_seed(0)
+def reference(
+    train: torch.Tensor, test: torch.Tensor, epochs: int, seed: int = 0
+) -> tuple[list[float], float]:
+    torch.manual_seed(seed)
     model = RefVAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = DataLoader(TensorDataset(train), batch_size=B, shuffle=True)
@@ -154,10 +160,10 @@ def reference(train: torch.Tensor, test: torch.Tensor, epochs: int) -> tuple[lis
 
 
 def ours(ds: vaekit.Dataset, epochs: int, out: Path, h: int = H, latent: int = L,
-         batch: int = B) -> tuple[list[float], vaekit.Run]:  # fmt: skip
+         batch: int = B, seed: int = 0) -> tuple[list[float], vaekit.Run]:  # fmt: skip
     run = vaekit.train(dataset=ds, data="binarized-mnist", out=out, overwrite=True, progress=False,
                        epochs=epochs, hidden=str(h), latent_dim=latent, likelihood="bernoulli",
-                       batch_size=batch, lr=1e-3, seed=0)  # fmt: skip
+                       batch_size=batch, lr=1e-3, seed=seed)  # fmt: skip
     return [m["train_seconds"] for m in run.metrics], run
 
 
@@ -169,10 +175,10 @@ def compare(ds: vaekit.Dataset, a: argparse.Namespace, tmp: Path) -> vaekit.VAE:
         floor += [matmul_floor(train.shape[0]) for _ in range(3)]
         adam += [adam_floor(train.shape[0]) for _ in range(3)]
         lim_t += eager_limit(train, min(a.epochs, 3))
-        t, e = reference(train, test, a.epochs)
+        t, e = reference(train, test, a.epochs, seed=r)  # repeat r: seed r for both
         ref_t += t
         ref_e.append(e)
-        t, run = ours(ds, a.epochs, tmp / f"run{r}")
+        t, run = ours(ds, a.epochs, tmp / f"run{r}", seed=r)
         our_t += t
         our_e.append(float(vaekit.elbo_terms(run.model, ds.test)["elbo"].mean()))
     f, ad, lim, rt, ot = (statistics.median(v) for v in (floor, adam, lim_t, ref_t, our_t))
@@ -185,9 +191,40 @@ def compare(ds: vaekit.Dataset, a: argparse.Namespace, tmp: Path) -> vaekit.VAE:
     print(f"{'vaekit.train':28}{ot:10.3f}")
     print(f"vaekit / floor = {ot / f:.2f}   reference / vaekit = {rt / ot:.2f}   "
           f"(floor + Adam) / floor = {(f + ad) / f:.2f}   vaekit / eager limit = {ot / lim:.2f}")  # fmt: skip
-    print(f"test ELBO after {a.epochs} epochs: reference {statistics.mean(ref_e):.2f}, "
-          f"vaekit {statistics.mean(our_e):.2f} nats")  # fmt: skip
+    print(f"test ELBO after {a.epochs} epochs, seeds 0..{a.repeats - 1}: reference "
+          f"{_mean_sd(ref_e)}, vaekit {_mean_sd(our_e)} nats; per seed "
+          f"{[round(e, 2) for e in ref_e]} / {[round(e, 2) for e in our_e]}")  # fmt: skip
     return run.model
+
+
+def _mean_sd(v: list[float]) -> str:
+    return f"{statistics.mean(v):.2f}" + (f" ± {statistics.stdev(v):.2f}" if len(v) > 1 else "")
+
+
+# Runs the CLI in this child and reports the child's own peak RSS (KiB on Linux) last on stderr.
+_RSS_CHILD = """import resource, runpy, sys
+sys.argv = ["vaekit", *sys.argv[1:]]
+try:
+    runpy.run_module("vaekit", run_name="__main__")
+finally:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def peak_rss(data_dir: str, tmp: Path) -> None:
+    """Peak resident memory of `vaekit train` on binarized MNIST, one epoch, measured in a child
+    process (so this process's tensors do not count): the issue's model, and the largest one
+    the likelihood benchmark trains."""
+    models = {"784-400-20": ["--hidden", "400", "--latent-dim", "20"],
+              "784-512-512-50, VampPrior 200": ["--hidden", "512,512", "--latent-dim", "50",
+                                                "--prior", "vamp", "--prior-components", "200"]}  # fmt: skip
+    for name, args in models.items():
+        r = subprocess.run([sys.executable, "-c", _RSS_CHILD, "train", "--data", "binarized-mnist",
+                            "--data-dir", data_dir, "--out", str(tmp / "rss"), "--overwrite",
+                            "--epochs", "1", "--quiet", *args],
+                           check=True, capture_output=True, text=True)  # fmt: skip
+        kib = int(r.stderr.strip().splitlines()[-1])
+        print(f"peak RSS of `vaekit train` ({name}, 1 epoch): {kib / 1024:.0f} MB", flush=True)
 
 
 def evaluation(model: vaekit.VAE, test: torch.Tensor, n: int, k: int) -> None:
@@ -196,14 +233,17 @@ def evaluation(model: vaekit.VAE, test: torch.Tensor, n: int, k: int) -> None:
     floor, ours_t = [], []
     for _ in range(3):
         floor.append(is_floor(n, k))
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
         vaekit.log_likelihood(model, x, k, seed=0)
         ours_t.append(time.perf_counter() - t0)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     f, o = statistics.median(floor), statistics.median(ours_t)
     scale = 10_000 / n
     print(
         f"IS-{k} on {n} test images: floor {f:.2f} s, vaekit.log_likelihood {o:.2f} s, "
-        f"ratio {o / f:.2f}; the 10k test set at this rate: {o * scale / 60:.1f} min"
+        f"ratio {o / f:.2f}; the 10k test set at this rate: {o * scale / 60:.1f} min; "
+        f"page faults in vaekit's last run: {faults}"
     )
 
 
@@ -240,9 +280,12 @@ def main() -> None:
     ap.add_argument("--eval-images", type=int, default=200, help="test images for IS (0: skip)")
     ap.add_argument("--eval-k", type=int, default=5000)
     ap.add_argument("--scaling", action="store_true", help="also the cost-growth table")
+    ap.add_argument("--memory", action="store_true", help="also peak RSS of `vaekit train`")
     a = ap.parse_args()
     ds = vaekit.load_dataset("binarized-mnist", data_dir=a.data_dir)
     with tempfile.TemporaryDirectory() as tmp:
+        if a.memory:
+            peak_rss(a.data_dir, Path(tmp))
         for threads in map(int, a.threads.split(",")):
             torch.set_num_threads(threads)
             print(f"\n## torch {torch.__version__}, {threads} thread(s), "
