@@ -24,6 +24,33 @@ def test_bernoulli_log_prob_matches_scipy():
     np.testing.assert_allclose(lik.log_prob(out, x), lik.distribution(out).log_prob(x), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dim", [1, 7, 64, 784, 96])
+def test_bernoulli_log_prob_without_gradient_matches_scipy_and_the_autograd_form(dim):
+    """The no-grad form (products of σ(|l|) over halves) against the exact value in float64,
+    and against the autograd form in float32, with logits from −300 to 300 and exact zeros."""
+    g = torch.Generator().manual_seed(dim)
+    out = torch.randn(3, 4, dim, generator=g, dtype=torch.float64) * 8  # (S, B, D)
+    out[0, 0] = torch.linspace(-300, 300, dim, dtype=torch.float64)
+    out[0, 1, ::3] = 0.0
+    x = (torch.rand(4, dim, generator=g) < 0.3).double()  # (B, D), broadcast over S
+    lik = make_likelihood("bernoulli", dim)
+    # float64 x·l − log(1 + e^l) as the reference (logaddexp: F.softplus returns l itself above
+    # l = 20, off by e^-20); scipy via p = σ(l) loses digits where p rounds near 1, so it is
+    # held to 1e-6 only, and not at |l| = 300.
+    exact = (x * out - torch.logaddexp(torch.zeros_like(out), out)).sum(-1).numpy()
+    p = torch.sigmoid(out[1:]).numpy()
+    scipy_ll = stats.bernoulli.logpmf(np.broadcast_to(x.numpy(), p.shape), p).sum(-1)
+    np.testing.assert_allclose(exact[1:], scipy_ll, rtol=1e-6)
+    with torch.no_grad():
+        fast = lik.log_prob(out, x)
+        fast32 = lik.log_prob(out.float(), x.float())
+    assert fast.shape == (3, 4)
+    np.testing.assert_allclose(fast.numpy(), exact, rtol=1e-13, atol=1e-10)
+    grad_form = lik.log_prob(out.float().requires_grad_(), x.float()).detach()
+    np.testing.assert_allclose(fast32.numpy(), grad_form.numpy(), rtol=2e-6, atol=1e-4)
+    np.testing.assert_allclose(fast32.double().numpy(), exact, rtol=2e-6, atol=1e-4)
+
+
 @pytest.mark.parametrize(
     "name", ["gaussian", "gaussian-shared", "gaussian-diag", "gaussian-decoded"]
 )

@@ -64,9 +64,11 @@ class BernoulliLikelihood(Likelihood):
 
     def log_prob(self, out: Tensor, x: Tensor) -> Tensor:
         # log p(x|z) = Σ_d x_d·l_d − softplus(l_d): the distribution's value (tested) without
-        # its broadcast copy, and 2.5x faster than the logits BCE kernel in the IS loop
-        # (one transcendental pass instead of three); this is the hottest line of vaekit.
-        return (out * x).sum(-1) - F.softplus(out).sum(-1)
+        # its broadcast copy, and 2.5x faster than the logits BCE kernel; this is the hottest
+        # line of vaekit. Without a gradient to carry (IS, validation), a cheaper form.
+        if torch.is_grad_enabled() and out.requires_grad:
+            return (out * x).sum(-1) - F.softplus(out).sum(-1)
+        return bernoulli_log_prob_no_grad(out, x)
 
     def mean(self, out: Tensor) -> Tensor:
         return torch.sigmoid(out)
@@ -79,6 +81,30 @@ class BernoulliLikelihood(Likelihood):
                 f"{what} is not binary (found value {v:g}) but the 'bernoulli' likelihood needs "
                 "0/1 data; binarize it or use a gaussian likelihood (e.g. --likelihood gaussian-shared)"
             )
+
+
+# Factors per product in bernoulli_log_prob_no_grad: each is in [1/2, 1), so a product stays
+# above 2^-16, far from float32's subnormals, and carries at most 16 roundings (~1e-6).
+_MAX_FACTORS = 16
+
+
+def bernoulli_log_prob_no_grad(out: Tensor, x: Tensor) -> Tensor:
+    """Σ_d x_d·l_d − softplus(l_d) over the last dimension, (..., D), (..., D) -> (...).
+
+    softplus(l) = relu(l) − log σ(|l|), and the logs are taken of products of up to 16 factors
+    σ(|l|) ∈ [1/2, 1), formed by multiplying the halves of the last dimension together. So an
+    element costs one sigmoid (0.95 ns at 1 thread here) instead of softplus's exp and log1p
+    (3.3 ns): the importance-sampling loop's likelihood takes 30% less time (measured on its
+    (53, 100, 784) chunk: 6.96 against 10.3 ms at 2 threads), with the same float32 accuracy
+    (tested against scipy and float64). No autograd graph: a gradient through the products
+    would cost more than it saves.
+    """
+    t = out.abs().sigmoid_()  # (..., D) σ(|l|)
+    n, factors = t.shape[-1], 1
+    while n % 2 == 0 and factors < _MAX_FACTORS:
+        n, factors = n // 2, factors * 2
+        t = t[..., :n] * t[..., n:]  # (..., n): products of `factors` σ's
+    return (out * x).sum(-1) - out.clamp_min(0).sum(-1) + t.log_().sum(-1)
 
 
 # Beyond this, (x − μ)² overflows float32 (max 3.4e38) before σ can scale it down.
