@@ -44,9 +44,10 @@ def _child(keep: bool) -> dict:
 def test_chunks_reuse_freed_memory_instead_of_faulting_pages_in():
     kept, default = _child(keep=True), _child(keep=False)
     assert kept["applied"] and not default["applied"]
-    # Default glibc: two fresh 16 MB blocks a chunk is ~8,000 faults a chunk, ~80,000 here.
+    # Default glibc: two fresh 16 MB blocks a chunk is ~8,000 faults a chunk, 80k–120k here.
+    # Kept: 0, or ~4,000 when the heap grows by one block once; never a chunk's worth again.
     assert default["faults"] > 20_000, default["faults"]
-    assert kept["faults"] < 2_000, kept["faults"]
+    assert kept["faults"] < 8_000 and kept["faults"] * 10 < default["faults"], kept["faults"]
     assert kept["ll"] == default["ll"]  # memory reuse changes no number
 
 
