@@ -17,7 +17,7 @@ from vaekit.allocator import keep_freed_memory
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 # A fresh process each time: the settings are once per process. Prints the page faults of a
-# second IS run (the first warms up), whose 10 chunks each allocate two 16 MB tensors.
+# second IS run (the first warms up), whose 38 chunks each allocate two 16 MB tensors.
 _CHILD = """
 import json, resource, torch, vaekit
 torch.manual_seed(0)
@@ -25,7 +25,7 @@ model = vaekit.VAE(vaekit.ModelConfig(input_dim=784, latent_dim=20, hidden=(400,
 x = (torch.rand(100, 784) < 0.2).float()
 vaekit.log_likelihood(model, x, 500)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-ll = vaekit.log_likelihood(model, x, 500)
+ll = vaekit.log_likelihood(model, x, 2000)
 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 from vaekit.allocator import keep_freed_memory
 print(json.dumps({"faults": faults, "applied": keep_freed_memory(), "ll": ll.tolist()}))
@@ -44,10 +44,10 @@ def _child(keep: bool) -> dict:
 def test_chunks_reuse_freed_memory_instead_of_faulting_pages_in():
     kept, default = _child(keep=True), _child(keep=False)
     assert kept["applied"] and not default["applied"]
-    # Default glibc: two fresh 16 MB blocks a chunk is ~8,000 faults a chunk, 80k–120k here.
-    # Kept: 0, or ~4,000 when the heap grows by one block once; never a chunk's worth again.
-    assert default["faults"] > 20_000, default["faults"]
-    assert kept["faults"] < 8_000 and kept["faults"] * 10 < default["faults"], kept["faults"]
+    # Default glibc: up to two fresh 16 MB blocks a chunk, ~8,000 faults; at least 3,000 a
+    # chunk seen. Kept: only when the heap grows (0, ~1,600, ~4,000, ~8,000 seen), not again.
+    assert default["faults"] > 60_000, default["faults"]
+    assert kept["faults"] < 20_000, kept["faults"]
     assert kept["ll"] == default["ll"]  # memory reuse changes no number
 
 
