@@ -1,12 +1,13 @@
 """Keep freed memory for reuse: glibc's malloc settings for vaekit's chunked loops.
 
 The importance-sampling loop decodes k·B latents a chunk at a time: two 16 MB tensors (the
-decoder's output and the likelihood's temporary) are allocated and freed every chunk. glibc
-returns freed memory at the top of its heap to the kernel once it exceeds its trim threshold
-(by default twice the largest mmap'd block freed so far, here 32 MB), so the next chunk gets
-fresh pages and the kernel faults and zeroes every one of them again. Measured on IS-5000 of
-100 MNIST images, 1 thread: about 8,000 page faults a chunk and 7.3–9.1 s; with the settings
-below, no page faults and 5.9–7.1 s, the same numbers out.
+decoder's output and the likelihood's temporary) are allocated and freed every chunk. By
+default glibc serves a block at or above its mmap threshold with fresh ``mmap`` pages, and
+raises that threshold only to the size of a larger block freed before; so a loop of
+same-sized blocks gets fresh pages every time (and heap memory above the trim threshold goes
+back to the kernel too), and the kernel faults in and zeroes every page again. Measured on
+IS-5000 of 100 MNIST images in a fresh process, 1 thread: about 8,000 page faults a chunk and
+7.3–9.1 s; with the settings below, no page faults and 5.9–7.1 s, the same numbers out.
 
 So vaekit sets, once per process and only where the C library is glibc:
 - ``M_MMAP_THRESHOLD`` = 32 MiB (glibc's maximum on 64-bit): blocks below it come from the
