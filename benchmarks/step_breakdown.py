@@ -32,8 +32,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import vaekit
-from vaekit.numerics import flush_denormals
-from vaekit.trainer import _non_finite_gradient, make_optimizer
+from vaekit.runtime import flush_denormals
+from vaekit.training import make_optimizer
+from vaekit.training.loop import _non_finite_gradient
 
 D, H, L, B = 784, 400, 20, 128
 FLOOR = 1e-5  # vaekit's posterior scale floor

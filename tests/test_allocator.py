@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import vaekit
-from vaekit.allocator import keep_freed_memory
+from vaekit.runtime.allocator import keep_freed_memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -20,6 +20,8 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 # second IS run (the first warms up), whose 38 chunks each allocate two 16 MB tensors.
 _CHILD = """
 import json, resource, torch, vaekit
+from vaekit.runtime import keep_freed_memory
+keep_freed_memory()  # as the vaekit command and vaekit.train/evaluate do; log_likelihood does not
 torch.manual_seed(0)
 model = vaekit.VAE(vaekit.ModelConfig(input_dim=784, latent_dim=20, hidden=(400,)))
 x = (torch.rand(100, 784) < 0.2).float()
@@ -27,7 +29,6 @@ vaekit.log_likelihood(model, x, 500)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 ll = vaekit.log_likelihood(model, x, 2000)
 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-from vaekit.allocator import keep_freed_memory
 print(json.dumps({"faults": faults, "applied": keep_freed_memory(), "ll": ll.tolist()}))
 """
 
@@ -58,3 +59,19 @@ def test_keep_freed_memory_is_idempotent_and_reports_its_state():
     model = vaekit.VAE(vaekit.ModelConfig(input_dim=6, latent_dim=2, hidden=(4,)))
     ll = vaekit.log_likelihood(model, (torch.rand(5, 6) < 0.5).float(), 10)
     assert ll.shape == (5,) and torch.isfinite(ll).all()
+
+
+def test_library_estimators_leave_malloc_alone():
+    # Process-wide settings belong to entry points (the CLI, train, evaluate), not to
+    # log_likelihood called from someone else's program.
+    code = (
+        "import torch, vaekit\n"
+        "from vaekit.runtime import allocator\n"
+        "m = vaekit.VAE(vaekit.ModelConfig(input_dim=6, latent_dim=2, hidden=(4,)))\n"
+        "vaekit.log_likelihood(m, (torch.rand(5, 6) < 0.5).float(), 10)\n"
+        "before = allocator._applied\n"
+        "vaekit.evaluate(m, (torch.rand(5, 6) < 0.5).float(), importance_samples=10)\n"
+        "print(before, allocator._applied is not None)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "True"]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vaekit import ConfigError, DataError, load_dataset
-from vaekit.mnist import content_sha256, download_amat, read_amat
+from vaekit.data.mnist import content_sha256, download_amat, read_amat
 
 
 def test_digits_default_is_split_scaled_and_reproducible():

@@ -6,7 +6,7 @@ import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
 from vaekit import elbo_terms, evaluate
-from vaekit.diagnostics import latent_statistics, refined_elbo
+from vaekit.inference import latent_statistics, refined_elbo
 
 from .linear_gaussian import exact_log_likelihood as _exact
 from .linear_gaussian import linear_model as _linear_model
@@ -72,7 +72,7 @@ def test_active_units_and_kl_per_dimension():
 def test_refined_proposal_gives_a_tighter_is_estimate():
     # The encoder here is 1.5x too wide: q* is the better proposal, so at equal small k its
     # IS estimate sits closer to the exact log p(x), and both stay below it on average.
-    from vaekit.diagnostics import refined_estimates
+    from vaekit.inference import refined_estimates
 
     m = _linear_model(3)
     x = torch.randn(300, 5, generator=torch.Generator().manual_seed(4))

@@ -40,13 +40,13 @@ def test_k1_bound_equals_elbo_in_expectation():
 
 
 def test_chunking_does_not_change_the_estimate(monkeypatch):
-    import vaekit.evaluation as ev
+    import vaekit.inference.importance as ev
 
     m = _linear_model(3)
     x = torch.randn(50, 5)
     exact = _exact(m, x)
     a = log_likelihood(m, x, 256, seed=0)
-    monkeypatch.setattr(ev, "_CHUNK_ELEMENTS", 7)  # forces chunks of one sample each
+    monkeypatch.setattr(ev, "CHUNK_ELEMENTS", 7)  # forces chunks of one sample each
     b = log_likelihood(m, x, 256, seed=0)
     assert a.dtype == torch.float64 and a.shape == b.shape == (50,)
     # torch draws other numbers in chunks, so compare both with the exact value

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vaekit import RunConfig, VaekitError, load_dataset
-from vaekit.config import read_toml
-from vaekit.mnist import read_amat
+from vaekit.data.mnist import read_amat
+from vaekit.training import read_toml
 
 # Derandomized so CI is reproducible; explore further with --hypothesis-seed=N (locally,
 # seeds 1-13 found nothing after the newline-in-key fix).
@@ -68,7 +68,7 @@ def test_amat_and_toml_random_bytes(tmp_path, raw):
 @FUZZ
 @given(st.binary(max_size=400))
 def test_checkpoint_random_bytes(tmp_path, raw):
-    from vaekit.checkpoint import read_checkpoint
+    from vaekit.training.checkpoint import read_checkpoint
 
     (tmp_path / "c.safetensors").write_bytes(raw)
     _ok_or_vaekit_error(read_checkpoint, tmp_path / "c.safetensors", "x")
@@ -80,7 +80,7 @@ def test_checkpoint_random_metadata(tmp_path, meta):
     import torch
     from safetensors.torch import save
 
-    from vaekit.checkpoint import FORMAT, read_checkpoint
+    from vaekit.training.checkpoint import FORMAT, read_checkpoint
 
     for value in (meta, {"format": FORMAT, "fingerprint": "x", "position": meta}):
         blob = save({"t": torch.zeros(1)}, metadata={"vaekit": json.dumps(value)})
@@ -92,7 +92,7 @@ def test_checkpoint_random_metadata(tmp_path, meta):
 @given(st.sampled_from(["epoch", "step_in_epoch", "global_step", "best_score", "best_epoch",
                         "seconds", "epoch_seconds", "metrics"]), json_values)  # fmt: skip
 def test_checkpoint_position_random_values(key, value):
-    from vaekit.checkpoint import Position
+    from vaekit.training.checkpoint import Position
 
     d = Position().__dict__ | {key: value}
     with contextlib.suppress(ValueError):  # a clear refusal; a TypeError here would be a bug

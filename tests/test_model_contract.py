@@ -5,8 +5,7 @@ import torch
 from torch.distributions import Independent
 
 import vaekit
-from vaekit import LIKELIHOODS, VAE, ModelConfig
-from vaekit.runs import save_model
+from vaekit import LIKELIHOODS, VAE, ModelConfig, save_model
 
 CASES = [(arch, lik, "standard") for arch in ("mlp", "linear") for lik in LIKELIHOODS]
 CASES += [("mlp", lik, "vamp") for lik in LIKELIHOODS]

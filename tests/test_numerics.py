@@ -1,6 +1,6 @@
 import torch
 
-from vaekit.numerics import flush_denormals
+from vaekit.runtime.numerics import flush_denormals
 
 
 def _subnormal_survives() -> bool:
@@ -28,7 +28,7 @@ def test_process_wide_flush_reaches_the_worker_threads():
 
     code = (
         "import torch\n"
-        "from vaekit.numerics import flush_process_wide\n"
+        "from vaekit.runtime.numerics import flush_process_wide\n"
         "if not torch.set_flush_denormal(False): print(1.0); raise SystemExit\n"
         "flush_process_wide(); torch.set_num_threads(2)\n"
         "x = torch.full((4_000_000,), 1e-30)\n"
@@ -45,7 +45,7 @@ def test_scoped_flush_reaches_workers_started_before_it_and_is_undone():
 
     code = (
         "import torch\n"
-        "from vaekit.numerics import _libgomp, flush_denormals\n"
+        "from vaekit.runtime.numerics import _libgomp, flush_denormals\n"
         "if not torch.set_flush_denormal(False) or not _libgomp(): print('skip'); raise SystemExit\n"
         "torch.set_num_threads(2)\n"
         "x = torch.full((4_000_000,), 1e-30)\n"

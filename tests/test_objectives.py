@@ -71,7 +71,7 @@ def test_beta_scales_only_the_kl_in_the_loss(model):
 
 
 def test_raw_scale_inverts_the_posterior_scale_map():
-    from vaekit.model import posterior, raw_scale
+    from vaekit.models import posterior, raw_scale
 
     s = torch.tensor([2e-5, 1e-3, 0.5, 3.0, 50.0])
     back = posterior(torch.zeros(5), raw_scale(s)).base_dist.scale

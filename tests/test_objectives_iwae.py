@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from vaekit import ELBO, IWAE, VAE, ModelConfig, log_likelihood, rsample
-from vaekit.objectives import kl_per_dim
+from vaekit import ELBO, IWAE, VAE, ModelConfig, kl_per_dim, log_likelihood, rsample
 
 
 def _model(likelihood="bernoulli", seed=0, **kw):

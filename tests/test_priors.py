@@ -7,9 +7,8 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal, norm
 from torch.distributions import Independent, MixtureSameFamily, Normal
 
-from vaekit import ELBO, VAE, ModelConfig, kl_to_prior, log_likelihood
-from vaekit.objectives import kl_per_dim
-from vaekit.priors import GaussianMixture
+from vaekit import ELBO, VAE, ModelConfig, kl_per_dim, kl_to_prior, log_likelihood
+from vaekit.models import GaussianMixture
 
 
 def _mixture(k=5, dim=3, seed=0, spread=1.0, scale=(0.05, 1.5)):

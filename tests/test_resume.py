@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import vaekit
-from vaekit.checkpoint import CHECKPOINT_FILE, parse_every, read_checkpoint
+from vaekit.training.checkpoint import CHECKPOINT_FILE, parse_every, read_checkpoint
 
 # Small enough to take a few seconds, with enough steps (79 an epoch) to be killed mid-epoch.
 ARGS = ["train", "--epochs", "25", "--batch-size", "16", "--latent-dim", "6", "--hidden", "48",
@@ -110,7 +110,7 @@ def _api_run(out, **kw):
 
 def _stop_after(steps, monkeypatch):
     """Make the trainer see a stop request after ``steps`` optimiser steps."""
-    from vaekit import trainer
+    from vaekit.training import loop as trainer
 
     real = trainer.Trainer._steps
 
@@ -178,22 +178,26 @@ def test_checkpoint_of_other_data_is_refused(tmp_path, monkeypatch):
 def test_nan_gradient_names_epoch_step_and_parameter_and_keeps_the_checkpoint(
     tmp_path, monkeypatch
 ):
-    from vaekit import trainer
+    from vaekit.training import loop as trainer
 
     real = trainer.make_objective
 
     def poisoned(tc):
         objective, calls = real(tc), []
 
-        def call(model, x, gen, beta=None):
-            t = objective(model, x, gen, beta=beta)
-            calls.append(1)
-            if len(calls) == 25:  # finite loss, NaN gradient: d sqrt(0·w)/dw = 0·inf
-                w = model.decoder[-1].bias
-                t.loss = t.loss + torch.sqrt(w.sum() * 0)
-            return t
+        class Poisoned:  # the real objective, but for the loss of its 25th call
+            def __getattr__(self, name):
+                return getattr(objective, name)
 
-        return call
+            def __call__(self, model, x, gen, beta=None):
+                t = objective(model, x, gen, beta=beta)
+                calls.append(1)
+                if len(calls) == 25:  # finite loss, NaN gradient: d sqrt(0·w)/dw = 0·inf
+                    w = model.decoder[-1].bias
+                    t.loss = t.loss + torch.sqrt(w.sum() * 0)
+                return t
+
+        return Poisoned()
 
     out = tmp_path / "run"
     monkeypatch.setattr(trainer, "make_objective", poisoned)
@@ -208,8 +212,8 @@ def test_nan_gradient_names_epoch_step_and_parameter_and_keeps_the_checkpoint(
 
 
 def _fingerprint_of(out):
-    from vaekit.checkpoint import data_fingerprint
     from vaekit.data import load_dataset
+    from vaekit.training.checkpoint import data_fingerprint
 
     ds = load_dataset(vaekit.load_run(out).config.data)
     return data_fingerprint(ds.train, ds.valid)
@@ -231,7 +235,7 @@ def test_parse_checkpoint_every_rejects_nonsense(text):
 
 
 def test_a_run_directory_in_use_is_refused(tmp_path):
-    from vaekit.runs import run_lock
+    from vaekit.training.rundir import run_lock
 
     out = tmp_path / "run"
     out.mkdir()

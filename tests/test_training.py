@@ -69,7 +69,7 @@ def test_init_from_another_shape_is_refused_before_writing(tmp_path):
 
 
 def test_gradient_check_names_nan_and_inf_but_not_large_finite_values():
-    from vaekit.trainer import _non_finite_gradient
+    from vaekit.training.loop import _non_finite_gradient
 
     m = VAE(ModelConfig(input_dim=6, latent_dim=2, hidden=(4,)))
     params = list(m.parameters())

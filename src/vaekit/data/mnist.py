@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .errors import DataError, DataNotFoundError
+from ..errors import DataError, DataNotFoundError
+from .files import read_npz
 
 SPLITS = ("train", "valid", "test")
 SHAPES = {"train": (50000, 784), "valid": (10000, 784), "test": (10000, 784)}
@@ -81,8 +82,6 @@ def _check_split(split: str, a: np.ndarray, origin: str) -> np.ndarray:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    from .data import read_npz  # one reader for every .npz
-
     arrays = read_npz(path)
     missing = [s for s in SPLITS if s not in arrays]
     if missing:
@@ -103,11 +102,12 @@ def find(data_dir: str | os.PathLike | None = None) -> tuple[str, Path] | None:
 def load(data_dir: str | os.PathLike | None = None, download: bool = True) -> dict[str, np.ndarray]:
     """The three splits as uint8 arrays, downloading to the cache directory if allowed."""
     found = find(data_dir)
+    failure = None
     if found is None and download:
-        download_amat(cache_dir())
+        failure = download_amat(cache_dir())
         found = find(data_dir)
     if found is None:
-        raise DataNotFoundError(_not_found_message(data_dir))
+        raise DataNotFoundError(_not_found_message(data_dir, failure))
     kind, where = found
     if kind == "npz":
         return _load_npz(where)
@@ -118,10 +118,11 @@ def load(data_dir: str | os.PathLike | None = None, download: bool = True) -> di
     return out
 
 
-def _not_found_message(data_dir: str | os.PathLike | None) -> str:
+def _not_found_message(data_dir: str | os.PathLike | None, failure: str | None) -> str:
     places = ", ".join(str(d) for d in search_dirs(data_dir))
+    tried = f"; the download failed: {failure}" if failure else ""
     return (
-        f"binarized MNIST not found (looked in: {places}); put {NPZ_NAME} or the three "
+        f"binarized MNIST not found (looked in: {places}{tried}); put {NPZ_NAME} or the three "
         f"binarized_mnist_{{train,valid,test}}.amat files in one of these, or pass --data-dir DIR"
     )
 
@@ -131,18 +132,19 @@ def download_amat(
     url: str | None = None,
     checksums: dict[str, str] | None = None,
     timeout: float = 10.0,
-) -> None:
+) -> str | None:
     """Fetch the three .amat files into ``dest``; verify each split's content checksum.
 
-    A network failure is not an error here (the caller reports the data as not found); a
-    download that arrives but fails its checksum is, and leaves nothing behind.
+    Returns None when all three are there, else why not (the caller reports the data as not
+    found, with this reason). A download that arrives but fails its checksum is an error,
+    and leaves nothing behind.
     """
     url = url or os.environ.get("VAEKIT_MNIST_URL", URL)
     checksums = CONTENT_SHA256 if checksums is None else checksums
     try:
         dest.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
+    except OSError as e:
+        return f"cannot create {dest}: {e.strerror or e}"
     for split in SPLITS:
         name = AMAT_NAME.format(split=split)
         final = dest / name
@@ -159,9 +161,10 @@ def download_amat(
                         while chunk := r.read(1 << 20):
                             f.write(chunk)
                             bar.update(len(chunk))
-            except (urllib.error.URLError, OSError, ValueError):
+            except (urllib.error.URLError, OSError, ValueError) as e:
                 tmp.unlink(missing_ok=True)
-                return  # unreachable: reported as not found, with where to put the files
+                reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or e
+                return f"{url.rstrip('/')}/{name}: {reason}"
         try:
             digest = content_sha256(read_amat(tmp))
         except DataError:
@@ -170,3 +173,4 @@ def download_amat(
             tmp.unlink(missing_ok=True)
             raise DataError(f"downloaded {name} failed its checksum check (got {digest[:12]}…)")
         shutil.move(tmp, final)
+    return None

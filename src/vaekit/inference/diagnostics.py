@@ -17,17 +17,16 @@ from torch import Tensor
 from torch.distributions import Independent
 from tqdm.auto import tqdm
 
-from .model import VAE, posterior, raw_scale, rsample
-from .objectives import kl_per_dim, kl_to_prior
+from ..models import VAE, kl_per_dim, posterior, raw_scale, rsample
+from .importance import generator_for, log_likelihood_batch
 
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
 def _elbo(model: VAE, q: Independent, x: Tensor, samples: int, gen: torch.Generator) -> Tensor:
     """ELBO per example (B,), averaged over ``samples`` draws (the KL analytic where it exists)."""
-    z = rsample(q, samples, gen)  # (S, B, L)
-    rec = model.likelihood.log_prob(model.decoder_output(z), x).mean(0)  # (B,)
-    return rec - kl_to_prior(q, model.prior.distribution(), z)
+    lj = model.log_joint(x, rsample(q, samples, gen), q)  # draws (S, B, L)
+    return lj.log_likelihood.mean(0) - lj.kl()  # (B,)
 
 
 def refine_posterior(
@@ -45,7 +44,7 @@ def refine_posterior(
     follows its own ELBO's gradient: B independent optimisations in one batched loop.
     The model's weights are untouched.
     """
-    gen = generator or torch.Generator().manual_seed(0)
+    gen = generator_for(model, 0, generator)
     with torch.no_grad():
         q0 = model.encode(x).base_dist
         loc = q0.loc.clone().requires_grad_(True)  # (B, L)
@@ -78,10 +77,8 @@ def refined_estimates(
     bound in expectation; where the encoder is off (an amortisation gap), q* gives a tighter
     one, which measures how loose the standard encoder-proposal estimate is.
     """
-    from .evaluation import log_likelihood_batch  # evaluation imports this module
-
     model.eval()
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator_for(model, seed)
     out: dict[str, list[Tensor]] = {"elbo": [], "log_likelihood": []}
     bar = tqdm(total=x.shape[0], desc="refining q(z|x)", unit="ex", disable=not progress,
                leave=False)  # fmt: skip
@@ -115,7 +112,7 @@ def latent_statistics(model: VAE, x: Tensor, batch_size: int = 1000) -> dict[str
         if model.prior.factorised:
             kls.append(kl_per_dim(q, prior).double().sum(0))
     mu = torch.cat(means)  # (N, L)
-    activity = mu.var(0) if mu.shape[0] > 1 else torch.zeros(mu.shape[1], dtype=torch.float64)
+    activity = mu.var(0) if mu.shape[0] > 1 else torch.zeros_like(mu[0])
     return {
         "active_units": int((activity > ACTIVE_UNIT_THRESHOLD).sum()),
         "unit_activity": activity.tolist(),  # Cov_x(E_q[z_u]) per dimension

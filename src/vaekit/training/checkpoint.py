@@ -1,16 +1,19 @@
 """Training checkpoints: everything a run needs to continue bit for bit, in one safetensors file.
 
-Tensors (model weights, Adam moments, RNG states, the epoch's data order) are safetensors
-entries; the rest (position, metrics, schedule, python/numpy RNG) is JSON in the file's
-metadata. One file written atomically means a kill at any instant leaves the old or the new
+Tensors (model weights, Adam moments, the trainer's RNG state, the epoch's data order) are
+safetensors entries; the rest (position, metrics, schedule) is JSON in the file's metadata.
+One file written atomically means a kill at any instant leaves the old or the new
 checkpoint, never a torn or a mixed one. Nothing is unpickled.
+
+Training draws every random number from its own generator, so a checkpoint holds that
+generator's state and nothing of the process-wide RNGs (torch's, NumPy's, Python's): resuming
+leaves them alone. Format 1 files also hold those; they are read and the extra state ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -23,11 +26,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .errors import ConfigError, ModelFileError
-from .runs import atomic_write
+from ..errors import ConfigError, ModelFileError
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
-FORMAT = "vaekit-checkpoint-1"
+FORMAT = "vaekit-checkpoint-2"
+READABLE_FORMATS = ("vaekit-checkpoint-1", FORMAT)
 
 
 @dataclass
@@ -68,8 +71,7 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def save_checkpoint(
-    path: Path,
+def checkpoint_bytes(
     *,
     model: torch.nn.Module,
     opt: torch.optim.Optimizer,
@@ -85,10 +87,7 @@ def save_checkpoint(
     for idx, s in opt_state["state"].items():
         for name, v in s.items():
             tensors[f"optim.{idx}.{name}"] = v.detach().contiguous()
-    np_state = np.random.get_state()  # (name, keys (624,), pos, has_gauss, cached)
     tensors["rng.trainer"] = gen.get_state()
-    tensors["rng.torch"] = torch.get_rng_state()
-    tensors["rng.numpy"] = torch.from_numpy(np.asarray(np_state[1], dtype=np.int64))
     tensors["loss_sum"] = loss_sum.reshape(1).clone()
     if perm is not None:
         tensors["perm"] = perm.contiguous()
@@ -98,20 +97,12 @@ def save_checkpoint(
         "position": position.__dict__,
         "param_groups": opt_state["param_groups"],
         "schedule": None if schedule is None else _schedule_state(schedule),
-        "numpy_rng": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
-        "python_rng": _python_rng(),
     }
-    blob = st_save(tensors, metadata={"vaekit": json.dumps(meta)})
-    atomic_write(path, blob)
+    return st_save(tensors, metadata={"vaekit": json.dumps(meta)})
 
 
 def _schedule_state(schedule: Any) -> dict[str, Any]:
     return {k: v for k, v in schedule.state_dict().items() if k != "lr_lambdas"}
-
-
-def _python_rng() -> list[Any]:
-    version, state, gauss = random.getstate()
-    return [version, list(state), gauss]
 
 
 @dataclass
@@ -135,7 +126,7 @@ class Checkpoint:
         self, model: torch.nn.Module, opt: torch.optim.Optimizer, schedule: Any,
         gen: torch.Generator,
     ) -> None:  # fmt: skip
-        """Put model, optimiser, schedule and every RNG back where the checkpoint left them."""
+        """Put model, optimiser, schedule and the trainer's RNG back where they were."""
         t = self.tensors
         model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
         state: dict[int, dict[str, torch.Tensor]] = {}
@@ -147,13 +138,6 @@ class Checkpoint:
         if schedule is not None and self.meta["schedule"] is not None:
             schedule.load_state_dict(dict(self.meta["schedule"], lr_lambdas=[None]))
         gen.set_state(t["rng.trainer"])
-        torch.set_rng_state(t["rng.torch"])
-        name, pos, has_gauss, cached = self.meta["numpy_rng"]
-        np.random.set_state(
-            (name, t["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss, cached)
-        )
-        version, pstate, gauss = self.meta["python_rng"]
-        random.setstate((version, tuple(pstate), gauss))
 
 
 def read_checkpoint(path: Path, fingerprint: str) -> Checkpoint:
@@ -162,11 +146,11 @@ def read_checkpoint(path: Path, fingerprint: str) -> Checkpoint:
         raw = path.read_bytes()
         tensors = st_load(raw)
         meta = json.loads(_metadata(raw))
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") not in READABLE_FORMATS:
             raise ValueError("not a vaekit checkpoint")
         Position(**meta["position"])  # the fields this version knows
-        for key in ("param_groups", "numpy_rng", "python_rng"):
-            meta[key]  # noqa: B018 (KeyError if absent)
+        meta["param_groups"]  # noqa: B018 (KeyError if absent)
+        tensors["rng.trainer"]  # noqa: B018
     except (OSError, SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ModelFileError(
             f"{path} is corrupt or truncated ({e}); delete it to restart the run from scratch "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +21,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from ..errors import ConfigError, ModelFileError, RunDirError
+from ..models import VAE
 from .config import RunConfig
-from .errors import ConfigError, ModelFileError, RunDirError
-from .model import VAE
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
@@ -45,6 +46,35 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+class RunFiles:
+    """The files of one run directory as training writes them: atomically, and only from the
+    main process. Every file a training run writes goes through here, so "who writes" is
+    decided in this one place (``writes=False`` on the other ranks of a multi-process run)."""
+
+    def __init__(self, root: Path, writes: bool = True) -> None:
+        self.root, self.writes = Path(root), writes
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def exists(self, name: str) -> bool:
+        return (self.root / name).exists()
+
+    def write(self, name: str, data: bytes | str) -> None:
+        if self.writes:
+            atomic_write(self.root / name, data)
+
+    def remove(self, *names: str) -> None:
+        if self.writes:
+            for name in names:
+                (self.root / name).unlink(missing_ok=True)
+
+    def draw(self, name: str, draw: Callable[[Path], None]) -> None:
+        """Let ``draw`` write a picture to its path (pictures come from matplotlib)."""
+        if self.writes:
+            draw(self.root / name)
 
 
 LOCK_FILE = ".vaekit.lock"
@@ -149,17 +179,45 @@ def load_weights(model: VAE, path: Path) -> None:
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of metrics.jsonl. Only a torn last line (a crash mid-write, before writes were
+    atomic) is dropped; a bad line anywhere else is a :class:`ModelFileError`."""
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return []
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"cannot read {path}: {e}") from None
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a torn last line from an old crash: keep what precedes it
+    for i, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines):
+                break
+            raise ModelFileError(
+                f"{path} line {i} is not JSON; the file is damaged (restore it or retrain)"
+            ) from None
+        if not isinstance(row, dict):
+            raise ModelFileError(f"{path} line {i} is not a JSON object")
+        rows.append(row)
     return rows
+
+
+def read_summary(run_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """summary.json (None for a run that has not finished); damaged is a ModelFileError."""
+    path = Path(run_dir) / SUMMARY_FILE
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(
+            f"{path} is damaged ({e}); delete it and rerun the training command to rewrite it"
+        ) from None
+    if not isinstance(summary, dict):
+        raise ModelFileError(f"{path} is not a JSON object; delete it and rerun training")
+    return summary
 
 
 @dataclass
@@ -179,14 +237,7 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     model = VAE(config.model)
     load_weights(model, _run_file(run_dir, WEIGHTS_FILE))
     model.eval()
-    summary_path = Path(run_dir) / "summary.json"
-    summary = None
-    if summary_path.is_file():
-        try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            summary = None
-    return Run(Path(run_dir), config, model, read_metrics(run_dir), summary)
+    return Run(Path(run_dir), config, model, read_metrics(run_dir), read_summary(run_dir))
 
 
 def load(run_dir: str | os.PathLike) -> VAE:

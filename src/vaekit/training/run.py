@@ -1,40 +1,40 @@
 """``vaekit.train``: settings -> run directory, fresh, resumed or already finished.
 
-The loop itself is :mod:`vaekit.trainer`; this module decides what a run directory holds and
-refuses, before touching it, anything that would mix two runs.
+The loop itself is :mod:`.loop`; this module decides what a run directory holds and refuses,
+before touching it, anything that would mix two runs.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..data import Dataset, load_dataset
+from ..errors import ConfigError, RunDirError
+from ..models import VAE
+from ..runtime import entry_point
 from .checkpoint import CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, parse_every, read_checkpoint
 from .config import RunConfig
-from .data import Dataset, load_dataset
-from .errors import ConfigError, RunDirError
-from .likelihoods import make_likelihood
-from .model import VAE
-from .runs import (
+from .loop import Trainer
+from .rundir import (
     CONFIG_FILE,
     METRICS_FILE,
+    SUMMARY_FILE,
     WEIGHTS_FILE,
     Run,
-    atomic_write,
+    RunFiles,
     load_run,
     load_weights,
     read_config,
     run_lock,
 )  # fmt: skip
 from .settings import data_config, run_config
-from .trainer import SUMMARY_FILE, Trainer, make_optimizer, make_schedule, warmup_beta
 
 DEFAULT_OUT = "runs/latest"
-__all__ = ["Trainer", "build_model", "make_optimizer", "make_schedule", "train", "warmup_beta"]
 
 
 def build_model(config: RunConfig) -> VAE:
@@ -46,10 +46,10 @@ def build_model(config: RunConfig) -> VAE:
         src = Path(config.train.init_from)
         other = read_config(src).model
         if other != config.model:
-            here = asdict(config.model)
+            here = config.model.to_dict()
             diff = ", ".join(
                 f"{name} {v!r} there, {here[name]!r} here"
-                for name, v in asdict(other).items()
+                for name, v in other.to_dict().items()
                 if v != here[name]
             )
             raise ConfigError(
@@ -79,13 +79,15 @@ def _dir_state(out: Path, config: RunConfig, overwrite: bool) -> str:
     """What ``out`` holds: this run finished, this run to resume, or nothing to keep."""
     if (out / CONFIG_FILE).exists() and not overwrite:
         try:
-            same = read_config(out).to_dict() == config.to_dict()
-        except RunDirError:
-            same = False
-        if not same:
+            differ = read_config(out).differences(config)
+        except RunDirError as e:  # config.json unreadable: say so, not "other settings"
             raise RunDirError(
-                f"{out} already holds a run with other settings; pass --overwrite to replace it "
-                "or choose another --out"
+                f"{e}; pass --overwrite to replace the run in {out} or choose another --out"
+            ) from None
+        if differ:
+            raise RunDirError(
+                f"{out} already holds a run with other settings ({'; '.join(differ)}); pass "
+                "--overwrite to replace it or choose another --out"
             )
         if (out / SUMMARY_FILE).exists():
             return FINISHED
@@ -110,16 +112,18 @@ def _resume_config(
         dataset = load_dataset(where)
     given = {k: v for k, v in settings.items() if v is not None and k != "data_dir"}
     if given:
-        mine = run_config({"data": saved.data.name, "data_dir": saved.data.data_dir, **given},
-                          dataset.dim, dataset.image_shape, dataset.train)  # fmt: skip
-        if mine.to_dict() != saved.to_dict():
+        mine = run_config({"data": saved.data.name, "data_dir": saved.data.data_dir,
+                           "split_seed": saved.data.split_seed, **given}, dataset)  # fmt: skip
+        differ = saved.differences(mine)
+        if differ:
             raise RunDirError(
                 f"--resume continues {out} with its own settings (config.json); these differ: "
-                "drop the other options or pass --overwrite to start again"
+                f"{'; '.join(differ)}; drop the other options or pass --overwrite to start again"
             )
     return saved, dataset
 
 
+@entry_point
 def train(
     *,
     out: str | os.PathLike | None = None,
@@ -147,10 +151,9 @@ def train(
         config, dataset = _resume_config(out, settings, dataset)
     else:
         dataset = dataset or load_dataset(data_config(settings))
-        config = run_config(settings, dataset.dim, dataset.image_shape, dataset.train)
-    m = config.model
-    make_likelihood(m.likelihood, m.input_dim, m.sigma, m.sigma_floor).check_dataset(dataset)
+        config = run_config(settings, dataset)
     model = build_model(config)  # before touching the run directory: --init-from may fail
+    model.likelihood.check_dataset(dataset)
     _writable_dir(out)
     with run_lock(out):  # two processes training one directory would interleave checkpoints
         state = _dir_state(out, config, overwrite)
@@ -160,11 +163,11 @@ def train(
             return load_run(out)
         if resume and state != RESUME:
             raise RunDirError(f"nothing to resume in {out}: it holds no checkpoint")
-        trainer = Trainer(config, dataset, out, progress, model, every)
+        files = RunFiles(out)
+        trainer = Trainer(config, dataset, files, progress, model, every)
         if state == RESUME:
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
         else:
-            for name in (METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
-                (out / name).unlink(missing_ok=True)
-            atomic_write(out / CONFIG_FILE, config.to_json())
+            files.remove(METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE, WEIGHTS_FILE)
+            files.write(CONFIG_FILE, config.to_json())
         return trainer.run()

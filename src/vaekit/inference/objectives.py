@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution, Independent, kl_divergence
 
-from .model import VAE, rsample
+from ..errors import ConfigError
+from ..models import VAE, kl_per_dim
+from ..registry import Registry
+from .importance import log_likelihood
+
+OBJECTIVES: Registry = Registry("objective")
 
 
 @dataclass
@@ -41,27 +45,39 @@ def _check_per_example(name: str, t: Tensor, batch: int) -> None:
         raise RuntimeError(f"{name} has shape {tuple(t.shape)}, expected ({batch},)")
 
 
-def kl_to_prior(q: Distribution, p: Distribution, z: Tensor) -> Tensor:
-    """KL(q ‖ p) per example, (B,): analytic if torch knows it, else a Monte Carlo estimate.
+class Objective:
+    """What the trainer needs to know of an objective besides its value.
 
-    ``z`` holds draws from q, (B, L) or (S, B, L); the estimate averages log q − log p over
-    the S draws (a mixture prior such as the VampPrior has no closed-form KL).
+    ``selected_by`` is the metrics key that picks the best epoch: the objective's own bound
+    on validation data (``validation_bound``), or the ELBO where the objective has none.
     """
-    try:
-        return kl_divergence(q, p)
-    except NotImplementedError:
-        est = q.log_prob(z) - p.log_prob(z)  # (B,) or (S, B)
-        return est.mean(0) if est.dim() > len(q.batch_shape) else est
+
+    name: ClassVar[str]
+    selected_by: ClassVar[str] = "valid_elbo"
+
+    @classmethod
+    def from_config(cls, train: Any) -> Objective:
+        raise NotImplementedError
+
+    @classmethod
+    def check_settings(cls, train: Any) -> None:
+        """Raise :class:`ConfigError` for training settings this objective has no use for."""
+
+    @property
+    def bound_label(self) -> str:
+        return "ELBO"
+
+    def validation_bound(self, model: VAE, x: Tensor, seed: int) -> float | None:
+        """The objective's own bound on ``x``, where it differs from the ELBO; else None."""
+        return None
+
+    def __call__(self, model: VAE, x: Tensor, generator: torch.Generator | None = None,
+                 beta: float | None = None) -> ObjectiveTerms:  # fmt: skip
+        raise NotImplementedError
 
 
-def kl_per_dim(q: Independent, p: Distribution) -> Tensor:
-    """Analytic KL per latent dimension, (B, L): defined only when p factorises as q does."""
-    if not isinstance(p, Independent) or not isinstance(p.base_dist, type(q.base_dist)):
-        raise ValueError("KL per latent dimension needs a prior that factorises over dimensions")
-    return kl_divergence(q.base_dist, p.base_dist).expand(q.base_dist.batch_shape)
-
-
-class ELBO:
+@OBJECTIVES.register
+class ELBO(Objective):
     """β-ELBO: E_q[log p(x|z)] − β·KL(q(z|x) ‖ p(z)), reparameterised, one sample per example.
 
     ``free_bits`` λ > 0 (nats per latent dimension) replaces the KL in the loss by
@@ -70,6 +86,8 @@ class ELBO:
     ``beta`` given to ``__call__`` overrides the constructor's (KL warm-up passes its ramp).
     """
 
+    name = "elbo"
+
     def __init__(self, beta: float = 1.0, free_bits: float = 0.0) -> None:
         self.beta = float(beta)
         self.free_bits = float(free_bits)
@@ -77,6 +95,13 @@ class ELBO:
     @classmethod
     def from_config(cls, train: Any) -> ELBO:
         return cls(beta=train.beta, free_bits=train.free_bits)
+
+    @classmethod
+    def check_settings(cls, train: Any) -> None:
+        if train.dreg:
+            raise ConfigError(
+                "--dreg is a gradient estimator of the iwae objective; add --objective iwae"
+            )
 
     def __call__(
         self,
@@ -87,16 +112,14 @@ class ELBO:
     ) -> ObjectiveTerms:
         beta = self.beta if beta is None else float(beta)
         batch = x.shape[0]
-        q = model.encode(x)  # batch (B,), event (L,)
-        z = rsample(q, generator=generator)  # (B, L)
-        rec = model.likelihood.log_prob(model.decoder_output(z), x)  # (B,)
-        prior = model.prior.distribution()
+        lj = model(x, generator=generator)  # one draw z (B, L) per example
+        rec = lj.log_likelihood  # (B,)
         if self.free_bits > 0:
-            kl_dims = kl_per_dim(q, prior)  # (B, L)
+            kl_dims = kl_per_dim(lj.q, lj.prior)  # (B, L)
             kl = kl_dims.sum(-1)
             kl_loss = kl_dims.mean(0).clamp(min=self.free_bits).sum()  # () per example
         else:
-            kl = kl_to_prior(q, prior, z)  # (B,)
+            kl = lj.kl()  # (B,)
             kl_loss = kl.mean()
         _check_per_example("reconstruction term", rec, batch)
         _check_per_example("KL term", kl, batch)
@@ -104,7 +127,8 @@ class ELBO:
         return ObjectiveTerms(elbo=rec - kl, reconstruction=rec, kl=kl, loss=loss)
 
 
-class IWAE:
+@OBJECTIVES.register
+class IWAE(Objective):
     """Importance-weighted bound log (1/k) Σ_k p(x, z_k)/q(z_k|x), z_k ~ q(z|x) (Burda et al.).
 
     Equal to the ELBO in expectation at k = 1 and tighter as k grows. ``dreg=True`` gives the
@@ -112,6 +136,9 @@ class IWAE:
     2019), which has the same expectation as the plain gradient but does not lose its
     signal-to-noise ratio as k grows; the decoder's gradient is unchanged.
     """
+
+    name = "iwae"
+    selected_by = "valid_bound"
 
     def __init__(self, k: int = 50, dreg: bool = False) -> None:
         if k < 1:
@@ -121,6 +148,21 @@ class IWAE:
     @classmethod
     def from_config(cls, train: Any) -> IWAE:
         return cls(k=train.k, dreg=train.dreg)
+
+    @classmethod
+    def check_settings(cls, train: Any) -> None:
+        if train.beta != 1 or train.warmup_epochs or train.free_bits:
+            raise ConfigError(
+                "beta, KL warm-up and free bits apply to the elbo objective only; "
+                "drop them or use --objective elbo"
+            )
+
+    @property
+    def bound_label(self) -> str:
+        return f"IWAE-{self.k} bound"
+
+    def validation_bound(self, model: VAE, x: Tensor, seed: int) -> float | None:
+        return float(log_likelihood(model, x, self.k, seed=seed).mean())
 
     def __call__(
         self,
@@ -132,13 +174,10 @@ class IWAE:
         if beta not in (None, 1.0):
             raise ValueError("the IWAE bound has no KL weight; use the ELBO objective for beta")
         batch = x.shape[0]
-        q = model.encode(x)  # batch (B,), event (L,)
-        z = rsample(q, self.k, generator)  # (k, B, L)
-        rec = model.likelihood.log_prob(model.decoder_output(z), x)  # (k, B)
-        log_prior = model.prior.log_prob(z)  # (k, B)
+        lj = model(x, self.k, generator)  # draws z (k, B, L)
+        z, rec = lj.z, lj.log_likelihood  # rec (k, B)
         # DReG: q's parameters enter log q only through z, so the score term is gone.
-        q_for_weights = _detached(q) if self.dreg else q
-        log_w = rec + log_prior - q_for_weights.log_prob(z)  # (k, B)
+        log_w = lj.log_weight(stop_posterior_gradient=self.dreg)  # (k, B)
         bound = torch.logsumexp(log_w, dim=0) - math.log(self.k)  # (B,)
         if self.dreg and torch.is_grad_enabled():
             w = torch.softmax(log_w.detach(), dim=0)  # (k, B) normalised weights
@@ -149,7 +188,7 @@ class IWAE:
             loss = -(bound.detach() + surrogate - surrogate.detach()).mean()
         else:
             loss = -bound.mean()
-        kl = kl_to_prior(q, model.prior.distribution(), z[0])  # (B,)
+        kl = lj.kl(z[0])  # (B,) at the first draw, as the ELBO's one-sample estimate
         _check_per_example("IWAE bound", bound, batch)
         _check_per_example("KL term", kl, batch)
         return ObjectiveTerms(
@@ -157,14 +196,6 @@ class IWAE:
         )
 
 
-def _detached(q: Independent) -> Independent:
-    base = q.base_dist
-    return Independent(type(base)(base.loc.detach(), base.scale.detach(), validate_args=False), 1)
-
-
-OBJECTIVES = {"elbo": ELBO, "iwae": IWAE}
-
-
-def make_objective(train: Any) -> ELBO | IWAE:
+def make_objective(train: Any) -> Objective:
     """The objective a :class:`vaekit.TrainConfig` asks for."""
-    return OBJECTIVES[train.objective].from_config(train)
+    return OBJECTIVES.lookup(train.objective).from_config(train)

@@ -2,80 +2,42 @@
 
 The default path is the fast path (no benchmark mode): data stay in one in-memory tensor and
 batches are taken by permuted indexing (no DataLoader), Adam uses the fused kernel where torch
-has it. The loop can stop at any step and continue bit for bit from its checkpoint.
+has it. The loop can stop at any step and continue bit for bit from its checkpoint. What
+happens between epochs lives in :mod:`.epoch_end`; every file goes through :class:`RunFiles`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from pathlib import Path
-from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from .allocator import keep_freed_memory
+from ..data import Dataset
+from ..errors import ModelFileError, NumericalError
+from ..inference import make_objective
+from ..models import VAE
 from .checkpoint import (
     CHECKPOINT_FILE,
     Checkpoint,
     Every,
     Position,
+    checkpoint_bytes,
     data_fingerprint,
-    save_checkpoint,
 )
 from .config import RunConfig
-from .data import Dataset
-from .errors import ModelFileError, NumericalError
-from .evaluation import elbo_terms, log_likelihood
-from .model import VAE
-from .numerics import flushing_denormals
-from .objectives import make_objective
-from .plotting import save_grid, save_reconstructions
-from .runs import METRICS_FILE, WEIGHTS_FILE, Run, atomic_write, load_run, weights_bytes
+from .epoch_end import (
+    ModelSelection,
+    summary,
+    validation_row,
+    write_metrics,
+    write_pictures,
+    write_summary,
+)
+from .optim import make_optimizer, make_schedule, warmup_beta
+from .rundir import WEIGHTS_FILE, Run, RunFiles, load_run, weights_bytes
 from .stopping import StopRequests
-
-SUMMARY_FILE = "summary.json"
-N_PICTURES = 64
-
-
-def make_optimizer(model: VAE, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Adam, fused where this torch build supports it (about 3x cheaper a step on a CPU).
-
-    With ``weight_decay`` > 0, AdamW's decoupled decay (Loshchilov & Hutter 2019) shrinks the
-    encoder's and decoder's weight matrices only: biases, a likelihood's σ and the VampPrior's
-    pseudo-inputs (which are images, not weights) are left alone.
-    """
-    params = list(model.parameters())
-    if weight_decay > 0:
-        nets = (model.encoder, model.decoder)
-        decayed = [p for net in nets for p in net.parameters() if p.dim() >= 2]
-        rest = [p for p in params if all(p is not w for w in decayed)]
-        groups = [{"params": decayed, "weight_decay": weight_decay},
-                  {"params": rest, "weight_decay": 0.0}]  # fmt: skip
-        kind: type[torch.optim.Optimizer] = torch.optim.AdamW
-    else:
-        groups, kind = [{"params": params}], torch.optim.Adam
-    try:
-        return kind(groups, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return kind(groups, lr=lr)
-
-
-def make_schedule(opt: torch.optim.Optimizer, kind: str, total_steps: int) -> Any:
-    if kind == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total_steps) / total_steps))
-        )
-    return None
-
-
-def warmup_beta(beta: float, warmup_epochs: int, step: int, steps_per_epoch: int) -> float:
-    """β ramps linearly from 0 to its value over the warm-up epochs, step by step."""
-    if warmup_epochs <= 0:
-        return beta
-    return beta * min(1.0, step / (warmup_epochs * steps_per_epoch))
 
 
 class _Stopped(Exception):
@@ -84,13 +46,14 @@ class _Stopped(Exception):
 
 class Trainer:
     def __init__(
-        self, config: RunConfig, dataset: Dataset, out: Path, progress: bool, model: VAE,
+        self, config: RunConfig, dataset: Dataset, files: RunFiles, progress: bool, model: VAE,
         every: Every | None = None,
     ) -> None:  # fmt: skip
-        self.config, self.dataset, self.out, self.progress = config, dataset, out, progress
+        self.config, self.dataset, self.files, self.progress = config, dataset, files, progress
         self.model = model
         tc = config.train
         self.objective = make_objective(tc)
+        self.selection = ModelSelection(files, self.objective.selected_by)
         self.x_train = torch.from_numpy(dataset.train)
         self.x_valid = torch.from_numpy(dataset.valid)
         self.fingerprint = data_fingerprint(dataset.train, dataset.valid)
@@ -109,15 +72,13 @@ class Trainer:
             ckpt.restore(self.model, self.opt, self.schedule, self.gen)
         except (RuntimeError, KeyError, ValueError, TypeError) as e:
             raise ModelFileError(
-                f"{self.out / CHECKPOINT_FILE} does not fit this run ({e}); delete it or pass "
-                "--overwrite to start again"
+                f"{self.files.path(CHECKPOINT_FILE)} does not fit this run ({e}); delete it or "
+                "pass --overwrite to start again"
             ) from None
         self.pos, self.perm, self.loss_sum = ckpt.position, ckpt.perm, ckpt.loss_sum
 
-    @flushing_denormals
     def run(self) -> Run:
         tc = self.config.train
-        keep_freed_memory()  # IWAE steps and validation allocate 16 MB blocks step after step
         self.run_t0 = time.perf_counter() - self.pos.seconds
         interrupted = False
         bar = tqdm(total=tc.epochs * self.steps_per_epoch, initial=self.pos.global_step,
@@ -127,22 +88,11 @@ class Trainer:
                 while self.pos.epoch <= tc.epochs:
                     self._steps(bar)
                     self._end_epoch(bar)
-            except _Stopped:
-                interrupted = True
-            except KeyboardInterrupt:  # a second signal, or no handler: the last checkpoint stays
-                interrupted = True
+            except (_Stopped, KeyboardInterrupt):  # KeyboardInterrupt: a second signal, or no
+                interrupted = True  # handler; either way the last checkpoint stays
             finally:
                 bar.close()
-        if not (self.out / WEIGHTS_FILE).exists():  # stopped before any epoch ended
-            atomic_write(self.out / WEIGHTS_FILE, weights_bytes(self.model))
-        run = load_run(self.out)
-        self._pictures(run.model)
-        summary = self._summary(time.perf_counter() - self.run_t0, interrupted)
-        if not interrupted:
-            atomic_write(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
-            (self.out / CHECKPOINT_FILE).unlink(missing_ok=True)
-        run.interrupted, run.summary = interrupted, summary
-        return run
+        return self._finish(interrupted)
 
     def _steps(self, bar: tqdm) -> None:
         """The rest of the current epoch's optimiser steps."""
@@ -180,8 +130,10 @@ class Trainer:
                 self._checkpoint()
 
     def _numerical_error(self, what: str, i: int) -> None:
-        if (self.out / CHECKPOINT_FILE).exists():
-            kept = f"the last good checkpoint and the best model so far are kept in {self.out}"
+        if self.files.exists(CHECKPOINT_FILE):
+            kept = (
+                f"the last good checkpoint and the best model so far are kept in {self.files.root}"
+            )
         else:
             kept = "no checkpoint had been written yet"
         raise NumericalError(
@@ -192,33 +144,20 @@ class Trainer:
 
     def _end_epoch(self, bar: tqdm) -> None:
         tc = self.config.train
-        train_seconds = time.perf_counter() - self.epoch_t0
-        valid = elbo_terms(self.model, self.x_valid, batch_size=tc.eval_batch_size, seed=tc.seed)
         row = {
             "epoch": self.pos.epoch,
             "train_loss": float(self.loss_sum) / self.x_train.shape[0],
-            "valid_elbo": float(valid["elbo"].mean()),
-            "valid_reconstruction": float(valid["reconstruction"].mean()),
-            "valid_kl": float(valid["kl"].mean()),
-            "beta": warmup_beta(
-                tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
-            ),
-            "lr": self.opt.param_groups[0]["lr"],
-            "train_seconds": train_seconds,
+            "train_seconds": time.perf_counter() - self.epoch_t0,
         }
-        if tc.objective == "iwae":  # select by the bound being trained: IWAE-k on valid
-            row["valid_bound"] = float(
-                log_likelihood(self.model, self.x_valid, tc.k, seed=tc.seed).mean()
-            )
-        score = row.get("valid_bound", row["valid_elbo"])  # true ELBO, whatever β trains with
-        if self.pos.best_score is None or score > self.pos.best_score:
-            self.pos.best_score, self.pos.best_epoch = score, self.pos.epoch
-            atomic_write(self.out / WEIGHTS_FILE, weights_bytes(self.model))
-        row["seconds"] = time.perf_counter() - self.epoch_t0
-        self.pos.metrics.append(row)
-        atomic_write(
-            self.out / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in self.pos.metrics)
+        row.update(validation_row(self.model, self.objective, self.x_valid, self.config))
+        row["beta"] = warmup_beta(
+            tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
         )
+        row["lr"] = self.opt.param_groups[0]["lr"]
+        score = self.selection.update(self.pos, row, self.model)
+        row["seconds"] = time.perf_counter() - self.epoch_t0
+        self.pos.metrics.append(_ordered(row))
+        write_metrics(self.files, self.pos.metrics)
         bar.set_postfix(epoch=row["epoch"], loss=f"{row['train_loss']:.2f}",
                         valid=f"{score:.2f}")  # fmt: skip
         self.pos.epoch, self.pos.step_in_epoch, self.perm = self.pos.epoch + 1, 0, None
@@ -230,30 +169,32 @@ class Trainer:
         now = time.perf_counter()
         self.pos.seconds = now - self.run_t0
         self.pos.epoch_seconds = 0.0 if self.perm is None else now - self.epoch_t0
-        save_checkpoint(self.out / CHECKPOINT_FILE, model=self.model, opt=self.opt,
-                        schedule=self.schedule, gen=self.gen, position=self.pos, perm=self.perm,
-                        loss_sum=self.loss_sum, fingerprint=self.fingerprint)  # fmt: skip
+        self.files.write(CHECKPOINT_FILE, checkpoint_bytes(
+            model=self.model, opt=self.opt, schedule=self.schedule, gen=self.gen,
+            position=self.pos, perm=self.perm, loss_sum=self.loss_sum,
+            fingerprint=self.fingerprint))  # fmt: skip
         self.every.reset(self.pos.global_step)
 
-    def _pictures(self, model: VAE) -> None:
-        shape = self.config.model.image_shape
-        gen = torch.Generator().manual_seed(self.config.train.seed)
-        vr = (float(self.dataset.train.min()), float(self.dataset.train.max()))
-        save_grid(model.sample(N_PICTURES, gen).numpy(), self.out / "samples.png", shape,
-                  value_range=vr)  # fmt: skip
-        x = torch.from_numpy(self.dataset.valid[:32])
-        save_reconstructions(x.numpy(), model.reconstruct(x).numpy(),
-                             self.out / "reconstructions.png", shape, value_range=vr)  # fmt: skip
+    def _finish(self, interrupted: bool) -> Run:
+        if not self.files.exists(WEIGHTS_FILE):  # stopped before any epoch ended
+            self.files.write(WEIGHTS_FILE, weights_bytes(self.model))
+        run = load_run(self.files.root)
+        write_pictures(self.files, run.model, self.dataset, self.config)
+        s = summary(self.pos, self.objective, time.perf_counter() - self.run_t0, interrupted)
+        if not interrupted:
+            write_summary(self.files, s)
+            self.files.remove(CHECKPOINT_FILE)
+        run.interrupted, run.summary = interrupted, s
+        return run
 
-    def _summary(self, seconds: float, interrupted: bool) -> dict[str, Any]:
-        return {
-            "epochs_run": len(self.pos.metrics),
-            "best_epoch": self.pos.best_epoch,
-            "best_valid_score": self.pos.best_score,
-            "selected_by": "valid_bound" if self.config.train.objective == "iwae" else "valid_elbo",
-            "seconds": seconds,
-            "interrupted": interrupted,
-        }
+
+# metrics.jsonl's column order, as written since the first version.
+_COLUMNS = ("epoch", "train_loss", "valid_elbo", "valid_reconstruction", "valid_kl", "beta", "lr",
+            "train_seconds", "valid_bound", "seconds")  # fmt: skip
+
+
+def _ordered(row: dict[str, float]) -> dict[str, float]:
+    return {k: row[k] for k in _COLUMNS if k in row}
 
 
 def _non_finite_gradient(model: VAE, params: list[torch.Tensor]) -> str | None:

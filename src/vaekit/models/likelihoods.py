@@ -17,7 +17,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
-from .errors import ConfigError, DataError
+from ..errors import DataError
+from ..registry import Registry
+
+# Learned decoder stds never go below this (keeps log p(x|z) bounded). The one definition.
+SIGMA_FLOOR = 1e-3
 
 
 def _inverse_softplus(y: float) -> float:
@@ -28,11 +32,20 @@ class Likelihood(nn.Module):
     """Base class: subclasses define ``distribution`` (and may override the fast paths)."""
 
     name: ClassVar[str]
-    params_per_dim: ClassVar[int] = 1
+    params_per_dim: ClassVar[int] = 1  # decoder outputs per data dimension
+    has_sigma: ClassVar[bool] = False  # the ``sigma`` setting means something (a Gaussian)
+    learns_sigma: ClassVar[bool] = False  # σ is learned: ``sigma`` is its start, floored
 
-    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+    def __init__(
+        self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
+    ) -> None:
         super().__init__()
         self.dim = dim
+
+    @classmethod
+    def from_config(cls, config: Any) -> Likelihood:
+        """From a :class:`ModelConfig`: its ``input_dim``, ``sigma`` and ``sigma_floor``."""
+        return cls(config.input_dim, sigma=config.sigma, sigma_floor=config.sigma_floor)
 
     def distribution(self, out: Tensor) -> Distribution:
         """``out`` (..., P*D) -> distribution with batch shape (...) and event shape (D,)."""
@@ -44,6 +57,10 @@ class Likelihood(nn.Module):
 
     def mean(self, out: Tensor) -> Tensor:
         return self.distribution(out).mean
+
+    def sample(self, out: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """A draw x ~ p(x|z), (..., D), reproducible through ``generator`` (on out's device)."""
+        raise NotImplementedError
 
     def check_data(self, x: np.ndarray, what: str = "data") -> None:
         """Raise :class:`DataError` if ``x`` (N, D) cannot come from this likelihood."""
@@ -72,6 +89,9 @@ class BernoulliLikelihood(Likelihood):
 
     def mean(self, out: Tensor) -> Tensor:
         return torch.sigmoid(out)
+
+    def sample(self, out: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return torch.bernoulli(torch.sigmoid(out), generator=generator)
 
     def check_data(self, x: np.ndarray, what: str = "data") -> None:
         bad = (x != 0) & (x != 1)
@@ -114,6 +134,8 @@ GAUSSIAN_MAX_ABS = 1e15
 class _GaussianBase(Likelihood):
     """Gaussian with mean = the decoder output and a σ that subclasses define."""
 
+    has_sigma = True
+
     def check_data(self, x: np.ndarray, what: str = "data") -> None:
         big = np.abs(x).max(initial=0.0)
         if big > GAUSSIAN_MAX_ABS:
@@ -135,15 +157,22 @@ class _GaussianBase(Likelihood):
     def mean(self, out: Tensor) -> Tensor:
         return self.loc(out)
 
+    def sample(self, out: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        loc = self.loc(out)
+        eps = torch.randn(loc.shape, generator=generator, dtype=loc.dtype, device=loc.device)
+        return loc + self.scale(out) * eps
+
 
 class FixedGaussianLikelihood(_GaussianBase):
     """N(μ_θ(z), σ² I) with σ fixed by the user (``--sigma``)."""
 
     name = "gaussian"
 
-    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+    def __init__(
+        self, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = None
+    ) -> None:
         super().__init__(dim)
-        self.register_buffer("sigma", torch.tensor(float(sigma)))
+        self.register_buffer("sigma", torch.tensor(float(1.0 if sigma is None else sigma)))
 
     def scale(self, out: Tensor) -> Tensor:
         return self.sigma.expand(out.shape[:-1] + (self.dim,))
@@ -152,13 +181,16 @@ class FixedGaussianLikelihood(_GaussianBase):
 class _LearnedScale(_GaussianBase):
     """σ = floor + softplus(raw), so it stays positive and cannot collapse to 0."""
 
-    raw_shape: ClassVar[tuple[int, ...] | str] = ()
+    learns_sigma = True
+    per_dimension: ClassVar[bool] = False  # one σ per data dimension, or one for all
 
-    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+    def __init__(
+        self, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = SIGMA_FLOOR
+    ) -> None:
         super().__init__(dim)
-        self.sigma_floor = float(sigma_floor)
-        shape = (dim,) if self.raw_shape == "dim" else ()
-        raw = _inverse_softplus(float(sigma) - self.sigma_floor)
+        self.sigma_floor = _floor(sigma_floor)
+        shape = (dim,) if self.per_dimension else ()
+        raw = _inverse_softplus(_start(sigma) - self.sigma_floor)
         self.raw_scale = nn.Parameter(torch.full(shape, raw))
 
     def scale(self, out: Tensor) -> Tensor:
@@ -170,14 +202,13 @@ class SharedGaussianLikelihood(_LearnedScale):
     """N(μ_θ(z), σ² I) with one learned σ for all dimensions."""
 
     name = "gaussian-shared"
-    raw_shape = ()
 
 
 class DiagGaussianLikelihood(_LearnedScale):
     """N(μ_θ(z), diag σ²) with a learned σ per dimension (not depending on z)."""
 
     name = "gaussian-diag"
-    raw_shape = "dim"
+    per_dimension = True
 
 
 class DecodedGaussianLikelihood(_GaussianBase):
@@ -185,37 +216,36 @@ class DecodedGaussianLikelihood(_GaussianBase):
 
     name = "gaussian-decoded"
     params_per_dim = 2
+    learns_sigma = True
 
-    def __init__(self, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3) -> None:
+    def __init__(
+        self, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = SIGMA_FLOOR
+    ) -> None:
         super().__init__(dim)
-        self.sigma_floor = float(sigma_floor)
+        self.sigma_floor = _floor(sigma_floor)
         # Offset so that a zero decoder output means σ = the configured initial sigma.
-        self.raw_offset = _inverse_softplus(float(sigma) - self.sigma_floor)
+        self.raw_offset = _inverse_softplus(_start(sigma) - self.sigma_floor)
 
     def scale(self, out: Tensor) -> Tensor:
         return self.sigma_floor + F.softplus(out[..., self.dim :] + self.raw_offset)
 
 
-LIKELIHOODS: dict[str, type[Likelihood]] = {
-    cls.name: cls
-    for cls in (
-        BernoulliLikelihood,
-        FixedGaussianLikelihood,
-        SharedGaussianLikelihood,
-        DiagGaussianLikelihood,
-        DecodedGaussianLikelihood,
-    )
-}
+def _floor(sigma_floor: float | None) -> float:
+    return SIGMA_FLOOR if sigma_floor is None else float(sigma_floor)
+
+
+def _start(sigma: float | None) -> float:
+    return 1.0 if sigma is None else float(sigma)
+
+
+LIKELIHOODS: Registry = Registry("likelihood")
+for _cls in (BernoulliLikelihood, FixedGaussianLikelihood, SharedGaussianLikelihood,
+             DiagGaussianLikelihood, DecodedGaussianLikelihood):  # fmt: skip
+    LIKELIHOODS.register(_cls)
 
 
 def make_likelihood(
-    name: str, dim: int, sigma: float = 1.0, sigma_floor: float = 1e-3
+    name: str, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = SIGMA_FLOOR
 ) -> Likelihood:
     """Build a likelihood by its command-line name."""
-    try:
-        cls = LIKELIHOODS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown likelihood {name!r}; choose one of: {', '.join(LIKELIHOODS)}"
-        ) from None
-    return cls(dim, sigma=sigma, sigma_floor=sigma_floor)
+    return LIKELIHOODS.lookup(name)(dim, sigma=sigma, sigma_floor=sigma_floor)

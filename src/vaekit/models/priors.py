@@ -1,4 +1,9 @@
-"""Priors p(z) as objects, so later priors (mixtures, flows) slot in without touching models."""
+"""Priors p(z) as objects, so later priors (mixtures, flows) slot in without touching models.
+
+A prior has ``distribution()``, ``log_prob(z)`` and ``sample(n, generator)``, a ``name`` in
+:data:`PRIORS`, and says whether it ``factorised`` over latent dimensions (KL per dimension,
+free bits). ``from_config(config, encode)`` builds it from a :class:`ModelConfig`.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +22,21 @@ from torch.distributions import (
     Normal,
 )
 
+from ..registry import Registry
 
+PRIORS: Registry = Registry("prior")
+
+
+@PRIORS.register
 class StandardNormalPrior(nn.Module):
     """p(z) = N(0, I) over ``latent_dim`` dimensions."""
 
+    name = "standard"
     factorised = True  # KL per latent dimension is defined (free bits, collapse diagnostics)
+
+    @classmethod
+    def from_config(cls, config: Any, encode: Callable[[Tensor], Independent]) -> nn.Module:
+        return cls(config.latent_dim)
 
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
@@ -75,6 +90,7 @@ class GaussianMixture(MixtureSameFamily):
         return out.to(z.dtype).reshape(z.shape[:-1])
 
 
+@PRIORS.register
 class VampPrior(nn.Module):
     """p(z) = (1/K) Σ_k q(z | u_k): the encoder's posterior at K learned pseudo-inputs.
 
@@ -84,7 +100,12 @@ class VampPrior(nn.Module):
     Its KL to a Gaussian q(z|x) has no closed form: objectives use a one-sample estimate.
     """
 
+    name = "vamp"
     factorised = False
+
+    @classmethod
+    def from_config(cls, config: Any, encode: Callable[[Tensor], Independent]) -> nn.Module:
+        return cls(config.latent_dim, config.prior_components, config.input_dim, encode)
 
     def __init__(self, latent_dim: int, n_components: int, input_dim: int,
                  encode: Callable[[Tensor], Independent]) -> None:  # fmt: skip
@@ -106,12 +127,11 @@ class VampPrior(nn.Module):
         """(n, L): a uniformly chosen component, then a Gaussian draw from it."""
         base = self.distribution().component_distribution.base_dist
         k = torch.randint(base.loc.shape[0], (n,), generator=generator, device=base.loc.device)
-        eps = torch.randn((n, self.latent_dim), generator=generator, dtype=base.loc.dtype)
+        eps = torch.randn((n, self.latent_dim), generator=generator, dtype=base.loc.dtype,
+                          device=base.loc.device)  # fmt: skip
         return base.loc[k] + base.scale[k] * eps
 
 
 def make_prior(config: Any, encode: Callable[[Tensor], Independent]) -> nn.Module:
     """The prior a :class:`vaekit.ModelConfig` names."""
-    if config.prior == "vamp":
-        return VampPrior(config.latent_dim, config.prior_components, config.input_dim, encode)
-    return StandardNormalPrior(config.latent_dim)
+    return PRIORS.lookup(config.prior).from_config(config, encode)

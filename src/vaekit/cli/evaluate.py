@@ -1,0 +1,70 @@
+"""``vaekit evaluate``: ELBO, IS log p(x) and the gap's anatomy; options from ``EvalConfig``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from ..inference import EvalConfig
+from ..inference import evaluate as evaluate_model
+from .common import SPLIT, run_and_data
+from .options import given, options_from
+
+
+@click.command()
+@click.argument("run_dir")
+@click.option("--data", help="Evaluate on other data of the same dimension.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--split", type=SPLIT, default="test", show_default=True)
+@options_from(EvalConfig)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, as_json: bool,
+             quiet: bool, **options: Any) -> None:  # fmt: skip
+    """ELBO and its terms, log p(x) by importance sampling, and the anatomy of the gap."""
+    config = EvalConfig(**given(options))  # checked before any work
+    run, ds = run_and_data(run_dir, data, data_dir)
+    res = evaluate_model(run.model, ds.split(split), config, progress=not quiet)
+    res = {"split": split, "data": ds.name, **res}
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    for name, value in _evaluation_rows(res):
+        click.echo(f"{name:<30} {value}")
+
+
+def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    def nats(key: str, bits: str | None = None) -> str:
+        text = f"{r[key]:10.3f} nats"
+        return text + (f"  ({r[bits]:.4f} bits/dim)" if bits else "")
+
+    rows = [("data", f"{r['data']}, {r['split']} split ({r['n']} examples)"),
+            ("ELBO", nats("elbo", "elbo_bits_per_dim") + f"  ± {r['elbo_stderr']:.3f}"),
+            ("  reconstruction E_q log p(x|z)", nats("reconstruction")),
+            ("  KL(q(z|x) ‖ p(z))", nats("kl"))]  # fmt: skip
+    if "log_likelihood" in r:
+        err = r["log_likelihood_repeat_stderr"]
+        spread = f"  ± {err:.3f} over {r['repeats']} repeats" if err is not None else ""
+        rows += [(f"log p(x), IS k={r['importance_samples']}",
+                  nats("log_likelihood", "log_likelihood_bits_per_dim") + spread),
+                 ("gap log p(x) − ELBO", nats("gap"))]  # fmt: skip
+    if "refined_elbo" in r:
+        rows += [(f"ELBO of refined q ({r['refine_steps']} steps)", nats("refined_elbo")),
+                 ("  amortisation gap", nats("amortisation_gap"))]  # fmt: skip
+        if "approximation_gap" in r:
+            rows.append(("  approximation gap", nats("approximation_gap")))
+        if "log_likelihood_refined_proposal" in r:
+            rows.append(
+                ("log p(x), refined q as proposal", nats("log_likelihood_refined_proposal"))
+            )
+    per_dim = r["kl_per_dim"]
+    kl = (
+        "n/a (the prior does not factorise)"
+        if per_dim is None
+        else ", ".join(f"{v:.2f}" for v in per_dim)
+    )
+    rows += [("active units", f"{r['active_units']} of {len(r['unit_activity'])}"),
+             ("KL per latent dimension", kl), ("seconds", f"{r['seconds']:.1f}")]  # fmt: skip
+    return rows

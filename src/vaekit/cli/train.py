@@ -1,0 +1,51 @@
+"""``vaekit train``: its options are the settings dataclasses' (see ``options``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..data import DataConfig
+from ..inference import make_objective
+from ..models import ModelConfig
+from ..training import TrainConfig, read_toml
+from ..training import train as train_run
+from ..training.checkpoint import DEFAULT_CHECKPOINT_EVERY
+from .common import EXIT_INTERRUPTED
+from .options import given, options_from
+
+
+@click.command()
+@options_from(DataConfig, ModelConfig, TrainConfig)
+@click.option("--out", type=click.Path(), help="Run directory to write (default runs/latest).")
+@click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings.")
+@click.option("--overwrite", is_flag=True, help="Replace a run with other settings in --out.")
+@click.option("--resume", is_flag=True,
+              help="Continue the stopped run in --out with its own settings.")  # fmt: skip
+@click.option("--checkpoint-every", default=DEFAULT_CHECKPOINT_EVERY, show_default=True,
+              help="Checkpoint every N steps (500) or every S seconds (30s, 5m), besides each "
+              "epoch's end and on Ctrl-C/SIGTERM.")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_every: str,
+          quiet: bool, **options: Any) -> None:  # fmt: skip
+    """Train a VAE and write its run directory; rerun the same command to continue it."""
+    settings = read_toml(config_file) if config_file else {}
+    settings.update(given(options))
+    run = train_run(overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
+                    progress=not quiet, **settings)  # fmt: skip
+    s = run.summary or {}
+    best = s.get("best_valid_score")
+    label = make_objective(run.config.train).bound_label
+    click.echo(
+        f"{'interrupted' if run.interrupted else 'trained'}: {s.get('epochs_run', 0)} epoch(s) in "
+        f"{s.get('seconds', 0):.1f} s; best validation {label} "
+        f"{'n/a' if best is None else f'{best:.2f}'} nats at epoch {s.get('best_epoch')}\n"
+        f"run directory: {run.run_dir} (model.safetensors, config.json, metrics.jsonl, "
+        "samples.png, reconstructions.png)"
+    )
+    if run.interrupted:
+        click.echo("checkpoint saved: rerun the same command (or add --resume) to continue",
+                   err=True)  # fmt: skip
+        sys.exit(EXIT_INTERRUPTED)

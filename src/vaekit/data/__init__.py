@@ -1,0 +1,15 @@
+"""Data: built-in data sets, user files, binarized MNIST; validated, split, float32 (N, D).
+
+A new built-in data set is one function registered in ``sources.DATASETS``; a new file
+format is a reader in ``files``.
+"""
+
+from __future__ import annotations
+
+from .config import DataConfig
+from .dataset import SPLITS, Dataset, check_array
+from .files import read_npy, read_npz
+from .sources import DATASETS, load_dataset
+
+__all__ = ["DATASETS", "SPLITS", "DataConfig", "Dataset", "check_array", "load_dataset",
+           "read_npy", "read_npz"]  # fmt: skip

@@ -1,0 +1,114 @@
+"""A data set as vaekit uses it: validated float32 (N, D) splits, with missing splits carved.
+
+Every array leaves here as float32 (N, D) with finite values; images are flattened and their
+shape kept for pictures. Splits that the source lacks are carved from train by a permutation
+seeded with the data's own ``split_seed``, so the same data always gives the same split.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .config import DataConfig
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class Dataset:
+    name: str
+    train: np.ndarray  # (N_train, D) float32
+    valid: np.ndarray  # (N_valid, D)
+    test: np.ndarray  # (N_test, D)
+    image_shape: tuple[int, ...] | None = None
+    labels: dict[str, np.ndarray] = field(default_factory=dict)  # split -> (N,) where known
+
+    @property
+    def dim(self) -> int:
+        return int(self.train.shape[1])
+
+    def split(self, name: str) -> np.ndarray:
+        if name not in SPLITS:
+            raise ConfigError(f"unknown split {name!r}; choose one of: {', '.join(SPLITS)}")
+        return getattr(self, name)
+
+
+def check_array(a: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """Validate one split: numeric, non-empty, finite, (N, D) or (N, H, W). -> float32 (N, D)."""
+    if (
+        not isinstance(a, np.ndarray)
+        or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_)
+        or np.issubdtype(a.dtype, np.complexfloating)
+    ):
+        dtype = getattr(a, "dtype", type(a).__name__)
+        raise DataError(f"{what} has dtype {dtype}; it must hold real numbers")
+    if a.ndim not in (2, 3):
+        raise DataError(
+            f"{what} has shape {a.shape}; expected (examples, features) or (examples, height, width)"
+        )
+    if a.shape[0] == 0 or math.prod(a.shape[1:]) == 0:
+        raise DataError(f"{what} is empty (shape {a.shape})")
+    image_shape = tuple(int(s) for s in a.shape[1:]) if a.ndim == 3 else None
+    x = a.reshape(a.shape[0], -1)
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise DataError(f"{what} holds NaN or Inf (first at row {bad[0]}, column {bad[1]})")
+    with np.errstate(over="ignore"):  # reported below as one line, not as a warning
+        x32 = x.astype(np.float32)
+    if not np.isfinite(x32).all():
+        raise DataError(f"{what} holds values too large for float32")
+    return np.ascontiguousarray(x32), image_shape
+
+
+def _square_shape(dim: int) -> tuple[int, int] | None:
+    side = math.isqrt(dim)
+    return (side, side) if side * side == dim and side >= 4 else None
+
+
+def finish(
+    name: str,
+    splits: dict[str, np.ndarray],
+    labels: dict[str, np.ndarray] | None,
+    config: DataConfig,
+    image_shape: tuple[int, ...] | None = None,
+    origin: str | None = None,
+) -> Dataset:
+    origin = origin or name
+    arrays: dict[str, np.ndarray] = {}
+    for s, a in splits.items():
+        arrays[s], shape = check_array(a, f"{origin} ({s} split)")
+        image_shape = image_shape or shape
+    dims = {s: a.shape[1] for s, a in arrays.items()}
+    if len(set(dims.values())) > 1:
+        raise DataError(f"{origin}: splits differ in number of features: {dims}")
+    labels = dict(labels or {})
+    _carve(arrays, labels, config)
+    dim = arrays["train"].shape[1]
+    return Dataset(name, arrays["train"], arrays["valid"], arrays["test"],
+                   image_shape or _square_shape(dim), labels)  # fmt: skip
+
+
+def _carve(
+    arrays: dict[str, np.ndarray], labels: dict[str, np.ndarray], config: DataConfig
+) -> None:
+    """Fill in missing test/valid splits from train, by a permutation seeded with split_seed."""
+    rng = np.random.default_rng(config.split_seed)
+    for split, fraction in (("test", config.test_fraction), ("valid", config.valid_fraction)):
+        if split in arrays:
+            continue
+        n = arrays["train"].shape[0]
+        n_out = int(round(n * fraction))
+        if n_out < 1 or n - n_out < 1:
+            raise DataError(
+                f"{n} training example(s) are too few to carve a {split} split; provide more data "
+                f"or an explicit '{split}' array"
+            )
+        perm = rng.permutation(n)
+        take, keep = perm[:n_out], perm[n_out:]
+        arrays[split], arrays["train"] = arrays["train"][take], arrays["train"][keep]
+        if "train" in labels and len(labels["train"]) == n:
+            labels[split], labels["train"] = labels["train"][take], labels["train"][keep]

@@ -1,0 +1,80 @@
+"""ModelConfig: everything that fixes a model's structure (not its weights)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..configuration import (
+    Section,
+    int_list,
+    optional,
+    positive_float,
+    positive_int,
+    setting,
+)
+from ..errors import ConfigError
+from .likelihoods import LIKELIHOODS, SIGMA_FLOOR
+from .networks import ACTIVATIONS, NETWORKS
+from .priors import PRIORS
+
+AUTO = "auto"  # the likelihood setting's "choose from the data" value (resolved before here)
+
+
+def _image_shape(label: str, value: object) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{label} must be a list of whole numbers, got {value!r}")
+    return tuple(positive_int(f"{label} entry", s) for s in value)
+
+
+@dataclass
+class ModelConfig(Section):
+    input_dim: int = setting(check=positive_int, label="input_dim", user=False)
+    latent_dim: int = setting(20, check=positive_int, label="latent_dim", help="Size of z.")
+    arch: str = setting("mlp", choices=lambda: NETWORKS, label="architecture",
+                        help="Network family.")  # fmt: skip
+    hidden: tuple[int, ...] = setting((400,), check=int_list, label="hidden sizes",
+                                      help="Hidden layer sizes, e.g. 400 or 200,200 (the "
+                                      "decoder mirrors the encoder).")  # fmt: skip
+    activation: str = setting("relu", choices=lambda: ACTIVATIONS, help="Between layers.")
+    likelihood: str = setting(
+        "bernoulli", choices=lambda: LIKELIHOODS, cli_choices=lambda: (AUTO, *LIKELIHOODS),
+        default_text=f"{AUTO}: bernoulli for 0/1 data, else gaussian-shared", help="p(x|z).",
+    )  # fmt: skip
+    # The fixed σ of `gaussian`, the initial σ of the learned ones; None where the likelihood
+    # has no σ (bernoulli).
+    sigma: float | None = setting(1.0, check=optional(positive_float), label="sigma",
+                                  default_text="the data's std where σ is learned, 1 where fixed",
+                                  help="Decoder std: fixed for gaussian, initial otherwise.")  # fmt: skip
+    # Learned decoder stds never go below this; None where σ is not learned.
+    sigma_floor: float | None = setting(SIGMA_FLOOR, check=optional(positive_float),
+                                        label="sigma_floor",
+                                        help="Learned decoder stds never go below this.")  # fmt: skip
+    image_shape: tuple[int, ...] | None = setting(None, check=_image_shape, user=False,
+                                                  label="image_shape")  # fmt: skip
+    prior: str = setting("standard", choices=lambda: PRIORS,
+                         help="p(z): standard N(0, I) or vamp (Tomczak & Welling 2018).")  # fmt: skip
+    prior_components: int = setting(500, check=positive_int, label="prior_components",
+                                    help="Pseudo-inputs of the vamp prior.")  # fmt: skip
+
+    def validate(self) -> None:
+        lik = LIKELIHOODS[self.likelihood]
+        # Settings the likelihood has no use for are not stored: a Bernoulli run has no σ.
+        if not lik.has_sigma:
+            self.sigma = None
+        elif self.sigma is None:
+            self.sigma = 1.0
+        if not lik.learns_sigma:
+            self.sigma_floor = None
+        elif self.sigma_floor is None:
+            self.sigma_floor = SIGMA_FLOOR
+        if lik.learns_sigma and self.sigma <= self.sigma_floor:
+            raise ConfigError(
+                f"sigma ({self.sigma}) must be above sigma_floor ({self.sigma_floor})"
+            )
+        if self.image_shape is not None and math.prod(self.image_shape) != self.input_dim:
+            raise ConfigError(
+                f"image_shape {self.image_shape} does not hold {self.input_dim} values"
+            )

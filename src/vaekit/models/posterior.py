@@ -1,0 +1,43 @@
+"""The amortised posterior q(z|x) = N(μ, diag σ²) and reparameterised draws from it."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.distributions import Independent, Normal
+
+# Posterior stds never go below this: keeps log q(z|x) finite however confident the encoder.
+POSTERIOR_SCALE_FLOOR = 1e-5
+
+
+def posterior(loc: Tensor, raw_scale: Tensor) -> Independent:
+    """Diagonal Gaussian q(z|x) from a mean and an unconstrained scale (softplus + floor)."""
+    scale = F.softplus(raw_scale) + POSTERIOR_SCALE_FLOOR
+    return Independent(Normal(loc, scale, validate_args=False), 1)
+
+
+def raw_scale(scale: Tensor) -> Tensor:
+    """The inverse of ``posterior``'s scale map: the raw value that gives ``scale``."""
+    y = (scale - POSTERIOR_SCALE_FLOOR).clamp(min=1e-30)
+    return (y + torch.log(-torch.expm1(-y))).clamp(min=-30)
+
+
+def detached(q: Independent) -> Independent:
+    """The same Gaussian with its parameters cut from the graph (DReG's log q)."""
+    base = q.base_dist
+    return Independent(type(base)(base.loc.detach(), base.scale.detach(), validate_args=False), 1)
+
+
+def rsample(
+    q: Independent, n: int | None = None, generator: torch.Generator | None = None
+) -> Tensor:
+    """Reparameterised draw z = μ + σ ⊙ ε from a diagonal Gaussian, with explicit randomness.
+
+    Returns (B, L) for ``n=None`` and (n, B, L) otherwise. (``Distribution.rsample`` takes no
+    generator, so runs could not be reproduced without touching the global RNG.)
+    """
+    base = q.base_dist
+    shape = base.loc.shape if n is None else (n, *base.loc.shape)
+    eps = torch.randn(shape, generator=generator, dtype=base.loc.dtype, device=base.loc.device)
+    return base.loc + base.scale * eps

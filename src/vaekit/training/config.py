@@ -1,0 +1,125 @@
+"""TrainConfig (how a model is fitted) and RunConfig: what a run directory's config.json holds.
+
+RunConfig is everything needed to rebuild the model and the data handling of a run.
+Format 1 (before the package layout of issue 13) recorded the training seed as the data's
+split seed and a σ for Bernoulli runs; such files still load, and keep their split.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..configuration import (
+    Section,
+    boolean,
+    nonempty_str,
+    nonneg_float,
+    nonneg_int,
+    optional,
+    positive_float,
+    positive_int,
+    setting,
+)
+from ..data import DataConfig
+from ..errors import ConfigError
+from ..inference import OBJECTIVES
+from ..models import PRIORS, ModelConfig
+from .optim import SCHEDULES
+
+FORMAT_VERSION = 2
+
+
+@dataclass
+class TrainConfig(Section):
+    epochs: int = setting(50, check=positive_int, help="Passes over the training data.")
+    batch_size: int = setting(128, check=positive_int, label="batch size",
+                              help="Examples per step.")  # fmt: skip
+    lr: float = setting(1e-3, check=positive_float, label="learning rate",
+                        help="Adam's learning rate.")  # fmt: skip
+    lr_schedule: str = setting("constant", choices=lambda: SCHEDULES,
+                               label="learning-rate schedule",
+                               help="constant, or cosine decay to 0 over the run.")  # fmt: skip
+    beta: float = setting(1.0, check=nonneg_float, help="Weight of the KL term (elbo).")
+    warmup_epochs: int = setting(0, check=nonneg_int, label="warm-up epochs",
+                                 help="Ramp beta from 0 over this many epochs.")  # fmt: skip
+    seed: int = setting(0, check=nonneg_int,
+                        help="Seed for the weights, the data order and the noise.")  # fmt: skip
+    eval_batch_size: int = setting(1000, check=positive_int, label="evaluation batch size",
+                                   user=False)  # fmt: skip
+    objective: str = setting("elbo", choices=lambda: OBJECTIVES,
+                             help="elbo (β-ELBO) or iwae (importance-weighted bound).")  # fmt: skip
+    k: int = setting(50, check=positive_int, label="k (importance samples per example)",
+                     help="Samples per example of the iwae objective.")  # fmt: skip
+    dreg: bool = setting(False, check=boolean,
+                         help="Doubly reparameterised encoder gradient (iwae).")  # fmt: skip
+    free_bits: float = setting(0.0, check=nonneg_float, label="free bits",
+                               help="Nats per latent dimension that cost nothing (elbo).")  # fmt: skip
+    weight_decay: float = setting(0.0, check=nonneg_float, label="weight decay",
+                                  help="Decoupled weight decay (AdamW) of the networks' "
+                                  "weight matrices.")  # fmt: skip
+    init_from: str | None = setting(None, check=optional(nonempty_str), label="init_from",
+                                    help="Start from this run directory's best weights.")  # fmt: skip
+
+    def validate(self) -> None:
+        OBJECTIVES[self.objective].check_settings(self)
+
+
+@dataclass
+class RunConfig:
+    """What ``config.json`` in a run directory holds."""
+
+    model: ModelConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.train.free_bits and not PRIORS[self.model.prior].factorised:
+            raise ConfigError(
+                "free bits need a prior that factorises over latent dimensions; "
+                "use --prior standard or drop --free-bits"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model.to_dict(), "data": self.data.to_dict(),
+                "train": self.train.to_dict(), "format_version": self.format_version}  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def differences(self, other: RunConfig) -> list[str]:
+        """The settings that differ, as 'section.name old -> new' (format version aside)."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [
+            f"{section}.{name} {value!r} -> {theirs[section].get(name)!r}"
+            for section in ("model", "data", "train")
+            for name, value in mine[section].items()
+            if theirs[section].get(name) != value
+        ]
+
+    @classmethod
+    def from_dict(cls, d: Any) -> RunConfig:
+        if not isinstance(d, dict):
+            raise ConfigError("config must be a JSON object")
+        version = positive_int("format_version", d.get("format_version", 1))
+        if version > FORMAT_VERSION:
+            raise ConfigError(
+                f"config format {version} was written by a newer vaekit (this one reads up to "
+                f"{FORMAT_VERSION}); upgrade vaekit"
+            )
+        return cls(
+            model=ModelConfig.from_dict(d.get("model")),
+            data=DataConfig.from_dict(d.get("data", {})),
+            train=TrainConfig.from_dict(d.get("train", {})),
+            format_version=version,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        try:
+            d = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config is not valid JSON ({e})") from None
+        return cls.from_dict(d)

@@ -1,0 +1,92 @@
+"""What happens at the end of an epoch, each as a small part the loop calls: validation, model
+selection, the metrics log, and — at the end of the run — pictures and the summary.
+
+Files are written only through :class:`RunFiles`, which decides whether this process writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..data import Dataset
+from ..inference import Objective, elbo_terms
+from ..models import VAE
+from ..viz import save_grid, save_reconstructions
+from .checkpoint import Position
+from .config import RunConfig
+from .rundir import METRICS_FILE, SUMMARY_FILE, WEIGHTS_FILE, RunFiles, weights_bytes
+
+N_PICTURES = 64
+
+
+def validation_row(
+    model: VAE, objective: Objective, x_valid: torch.Tensor, config: RunConfig
+) -> dict[str, float]:
+    """The validation ELBO and its terms (β = 1), and the objective's own bound if it has one."""
+    tc = config.train
+    valid = elbo_terms(model, x_valid, batch_size=tc.eval_batch_size, seed=tc.seed)
+    row = {
+        "valid_elbo": float(valid["elbo"].mean()),
+        "valid_reconstruction": float(valid["reconstruction"].mean()),
+        "valid_kl": float(valid["kl"].mean()),
+    }
+    bound = objective.validation_bound(model, x_valid, tc.seed)
+    if bound is not None:
+        row["valid_bound"] = bound
+    return row
+
+
+@dataclass
+class ModelSelection:
+    """Keeps the weights of the best epoch by the objective's validation score."""
+
+    files: RunFiles
+    key: str  # the metrics key that scores an epoch: "valid_elbo" or "valid_bound"
+
+    def update(self, pos: Position, row: dict[str, Any], model: VAE) -> float:
+        score = row[self.key]
+        if pos.best_score is None or score > pos.best_score:
+            pos.best_score, pos.best_epoch = score, pos.epoch
+            self.files.write(WEIGHTS_FILE, weights_bytes(model))
+        return score
+
+
+def write_metrics(files: RunFiles, rows: list[dict[str, Any]]) -> None:
+    """metrics.jsonl rewritten whole (atomically): a kill never leaves a torn line."""
+    files.write(METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def write_pictures(files: RunFiles, model: VAE, dataset: Dataset, config: RunConfig) -> None:
+    """samples.png (from the prior) and reconstructions.png (of validation examples)."""
+    if not files.writes:
+        return
+    shape = config.model.image_shape
+    gen = torch.Generator(device=model.device).manual_seed(config.train.seed)
+    vr = (float(dataset.train.min()), float(dataset.train.max()))
+    samples = model.sample(N_PICTURES, gen).cpu().numpy()
+    files.draw("samples.png", lambda p: save_grid(samples, p, shape, value_range=vr))
+    x = torch.from_numpy(dataset.valid[:32]).to(model.device)
+    recon = model.reconstruct(x).cpu().numpy()
+    files.draw("reconstructions.png",
+               lambda p: save_reconstructions(x.cpu().numpy(), recon, p, shape, value_range=vr))  # fmt: skip
+
+
+def summary(
+    pos: Position, objective: Objective, seconds: float, interrupted: bool
+) -> dict[str, Any]:
+    return {
+        "epochs_run": len(pos.metrics),
+        "best_epoch": pos.best_epoch,
+        "best_valid_score": pos.best_score,
+        "selected_by": objective.selected_by,
+        "seconds": seconds,
+        "interrupted": interrupted,
+    }
+
+
+def write_summary(files: RunFiles, s: dict[str, Any]) -> None:
+    files.write(SUMMARY_FILE, json.dumps(s, indent=2) + "\n")

@@ -1,0 +1,96 @@
+"""Flat user settings (CLI options, TOML keys, ``vaekit.train`` keywords) -> a RunConfig.
+
+The flat names are those the settings dataclasses declare (``configuration.user_fields``):
+``latent_dim``, ``data``, ``lr``…; nothing here lists them again.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..configuration import section_kwargs, user_keys
+from ..data import DataConfig, Dataset
+from ..errors import ConfigError
+from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig
+from .config import RunConfig, TrainConfig
+
+SECTIONS = (DataConfig, ModelConfig, TrainConfig)
+# Keys that are not settings of the run but a TOML file may hold: where the run goes.
+RUN_KEYS = frozenset({"out"})
+
+
+def setting_keys() -> set[str]:
+    """Every key a user may set: CLI options (with '-' for '_'), TOML keys, API keywords."""
+    return user_keys(*SECTIONS) | RUN_KEYS
+
+
+def check_keys(settings: dict[str, Any], where: str = "") -> None:
+    unknown = sorted(set(settings) - setting_keys())
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s){where}: {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(sorted(setting_keys()))}"
+        )
+
+
+def _plain(settings: dict[str, Any]) -> dict[str, Any]:
+    """Paths as strings, so configs hold JSON values."""
+    return {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in settings.items()}
+
+
+def data_config(settings: dict[str, Any]) -> DataConfig:
+    return DataConfig(**section_kwargs(DataConfig, _plain(settings)))
+
+
+def resolve_likelihood(name: str | None, train: np.ndarray) -> str:
+    """'auto' (the default): bernoulli for 0/1 data, a Gaussian with a learned σ otherwise."""
+    if name not in (None, AUTO):
+        return name
+    binary = bool(np.isin(train, (0.0, 1.0)).all())
+    return "bernoulli" if binary else "gaussian-shared"
+
+
+def initial_sigma(train: np.ndarray, floor: float) -> float:
+    """Start a learned σ at the data's std: the optimum of a model that ignores z.
+
+    Starting at 1 on [0, 1]-valued data makes the KL term win before σ can shrink (Adam moves
+    σ about lr per step), and the posterior collapses.
+    """
+    return float(max(np.std(train, dtype=np.float64), 10 * floor))
+
+
+def run_config(settings: dict[str, Any], dataset: Dataset) -> RunConfig:
+    """The RunConfig of flat ``settings`` for ``dataset`` (which fixes sizes and defaults)."""
+    check_keys(settings)
+    settings = _plain(settings)
+    model_kw = section_kwargs(ModelConfig, settings)
+    model_kw["likelihood"] = resolve_likelihood(model_kw.get("likelihood"), dataset.train)
+    lik = LIKELIHOODS.lookup(model_kw["likelihood"])
+    if "sigma" not in model_kw and lik.learns_sigma:
+        model_kw["sigma"] = initial_sigma(dataset.train, model_kw.get("sigma_floor", SIGMA_FLOOR))
+    return RunConfig(
+        model=ModelConfig(input_dim=dataset.dim, image_shape=dataset.image_shape, **model_kw),
+        data=data_config(settings),
+        train=TrainConfig(**section_kwargs(TrainConfig, settings)),
+    )
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a flat TOML file of training settings (keys as the CLI options, '-' or '_')."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {p}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+    out = {k.replace("-", "_"): v for k, v in raw.items()}
+    check_keys(out, f" in {p}")
+    return out
