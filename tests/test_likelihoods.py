@@ -62,12 +62,35 @@ def test_gaussian_log_prob_matches_scipy(name):
     out = _out(name)
     x = torch.randn(5, D)
     loc = out[:, :D].numpy()
-    scale = lik.scale(out).detach().numpy()
+    scale = _sigma_by_hand(name, lik, out.double().numpy())  # not the code under test's σ
     expected = stats.norm.logpdf(x.numpy(), loc, scale).sum(1)
     got = lik.log_prob(out, x).detach().numpy()
     assert got.shape == (5,)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     np.testing.assert_allclose(lik.mean(out).detach(), out[:, :D])
+
+
+def _softplus(v):
+    return np.logaddexp(0.0, v)
+
+
+def _sigma_by_hand(name, lik, out):
+    """σ from the documented parameterisation, in float64 NumPy: σ = floor + softplus(raw),
+    with raw chosen so that σ starts at the configured sigma (0.7 here)."""
+    floor, start = 1e-3, 0.7
+    offset = np.log(np.expm1(start - floor))  # softplus⁻¹(0.7 − floor)
+    if name == "gaussian":
+        return np.full((out.shape[0], D), start)
+    if name == "gaussian-decoded":  # the decoder's second half, shifted by the offset
+        return floor + _softplus(out[:, D:] + offset)
+    raw = lik.raw_scale.detach().double().numpy()  # the learned parameter itself
+    return np.broadcast_to(floor + _softplus(raw), (out.shape[0], D))
+
+
+def test_learned_sigma_starts_at_the_given_value_by_hand():
+    for name in ("gaussian-shared", "gaussian-diag"):
+        lik = make_likelihood(name, D, sigma=0.7, sigma_floor=1e-3)
+        np.testing.assert_allclose(_sigma_by_hand(name, lik, np.zeros((2, 2 * D))), 0.7)
 
 
 def test_fixed_sigma_is_the_given_one_and_learned_sigma_starts_there():

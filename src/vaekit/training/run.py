@@ -123,6 +123,20 @@ def _resume_config(
     return saved, dataset
 
 
+def _format1_split_seed(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+    """Runs written before format 2 carved their splits with the training seed: the same
+    command rerun on such a run means that split, not the data's default one."""
+    if overwrite or settings.get("split_seed") is not None or not (out / CONFIG_FILE).is_file():
+        return settings
+    try:
+        saved = read_config(out)
+    except RunDirError:
+        return settings  # reported, with its reason, when the directory's state is read
+    if saved.format_version == 1 and saved.data.split_seed == (settings.get("seed") or 0):
+        return {**settings, "split_seed": saved.data.split_seed}
+    return settings
+
+
 @entry_point
 def train(
     *,
@@ -150,6 +164,7 @@ def train(
     if resume:
         config, dataset = _resume_config(out, settings, dataset)
     else:
+        settings = _format1_split_seed(out, settings, overwrite)
         dataset = dataset or load_dataset(data_config(settings))
         config = run_config(settings, dataset)
     model = build_model(config)  # before touching the run directory: --init-from may fail
