@@ -250,3 +250,32 @@ def test_diverging_training_stops_with_epoch_and_step(tmp_path, capsys, run_dir)
     )
     assert "became" in err and "--lr" in err
     assert not (out / "summary.json").exists()
+
+
+# Damage that used to be swallowed: each now gets its own message.
+def test_damaged_summary_is_named(damaged, capsys):
+    (damaged / "summary.json").write_text("{ torn")
+    err = refused(["evaluate", damaged], capsys, damaged, "summary.json")
+    assert "model.safetensors" in err  # says the weights are fine
+
+
+def test_a_bad_metrics_line_before_the_last_is_an_error(damaged, capsys):
+    lines = (damaged / "metrics.jsonl").read_text().splitlines()
+    (damaged / "metrics.jsonl").write_text("\n".join(["not json", *lines[1:]]) + "\n")
+    refused(["evaluate", damaged], capsys, damaged, r"metrics.jsonl line 1")
+
+
+def test_a_torn_last_metrics_line_is_dropped(damaged, capsys):
+    text = (damaged / "metrics.jsonl").read_text()
+    (damaged / "metrics.jsonl").write_text(text + '{"epoch": 3, "train_lo')
+    import vaekit
+
+    assert len(vaekit.load_run(damaged).metrics) == len(text.splitlines())
+
+
+def test_unreadable_config_is_reported_as_such_not_as_other_settings(damaged, capsys):
+    (damaged / "config.json").write_text("{ this is not json")
+    args = ["train", "--epochs", "2", "--latent-dim", "4", "--hidden", "16", "--out", damaged,
+            "--quiet"]  # fmt: skip
+    err = refused(args, capsys, damaged, "not valid JSON")
+    assert "other settings" not in err and "--overwrite" in err

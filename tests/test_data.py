@@ -28,8 +28,22 @@ def test_binarized_mnist_via_env_and_missing(mnist_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("VAEKIT_DATA_DIR", str(mnist_dir))
     assert load_dataset("binarized-mnist").test.shape == (10000, 784)
     monkeypatch.setenv("VAEKIT_DATA_DIR", str(tmp_path))
-    with pytest.raises(DataError, match="put binarized_mnist.npz"):
+    with pytest.raises(DataError, match="put binarized_mnist.npz") as e:
         load_dataset("binarized-mnist")
+    # The download (to a mirror that does not exist, see conftest) failed: why is said.
+    assert "download failed" in str(e.value) and "no-such-mirror" in str(e.value)
+
+
+def test_carved_splits_belong_to_the_data_not_to_the_training_seed(tmp_path):
+    import vaekit
+
+    runs = [vaekit.train(data="digits", epochs=1, hidden="4", latent_dim=2, seed=s,
+                         out=tmp_path / str(s), progress=False) for s in (0, 5)]  # fmt: skip
+    assert [r.config.data.split_seed for r in runs] == [0, 0]
+    a, b = (load_dataset(r.config.data) for r in runs)
+    np.testing.assert_array_equal(a.test, b.test)
+    other = load_dataset(vaekit.DataConfig(name="digits", split_seed=5))
+    assert not np.array_equal(other.test, a.test)  # the split seed is what moves it
 
 
 def test_amat_reader_and_checked_download(tmp_path):

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+import vaekit
 from vaekit import elbo_terms, log_likelihood
 
 from .linear_gaussian import exact_log_likelihood as _exact
@@ -66,3 +67,25 @@ def test_is_error_shrinks_at_the_expected_rates():
     assert 4 < bias[10] / bias[100] < 25, bias
     assert 2 < spread[100] / spread[1000] < 5, spread
     assert 2 < spread[10] / spread[100] < 5, spread
+
+
+def test_seed_streams_never_collide():
+    from vaekit.runtime import derived_seed
+
+    seeds = [derived_seed(s, "importance", r) for s in range(3) for r in range(1500)]
+    seeds += [derived_seed(s, "refine") for s in range(3)]
+    assert len(set(seeds)) == len(seeds)  # seed+1+r met seed+1000 at the 1000th repeat
+
+
+def test_bernoulli_runs_store_no_sigma(tmp_path):
+    import json
+
+    import numpy as np
+
+    x = (np.random.default_rng(0).random((200, 16)) > 0.5).astype(np.float32)
+    np.save(tmp_path / "bin.npy", x)
+    vaekit.train(data=str(tmp_path / "bin.npy"), epochs=1, hidden="4", latent_dim=2,
+                 out=tmp_path / "r", progress=False)  # fmt: skip
+    model = json.loads((tmp_path / "r" / "config.json").read_text())["model"]
+    assert model["likelihood"] == "bernoulli"
+    assert model["sigma"] is None and model["sigma_floor"] is None

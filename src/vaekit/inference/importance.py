@@ -30,11 +30,11 @@ CHUNK_ELEMENTS = 1 << 22
 
 def as_input(model: VAE, x: Tensor | np.ndarray) -> Tensor:
     """Data as the model takes it: (N, D) on its device, in its dtype."""
-    t = torch.as_tensor(x)
+    p = next(model.parameters())
+    t = torch.as_tensor(x, device=p.device)
     if t.ndim != 2 or t.shape[1] != model.input_dim:
         raise ValueError(f"data must have shape (N, {model.input_dim}), got {tuple(t.shape)}")
-    p = next(model.parameters())
-    return t.to(device=p.device, dtype=p.dtype)
+    return t.to(dtype=p.dtype)
 
 
 def batches(x: Tensor, batch_size: int) -> Iterator[Tensor]:

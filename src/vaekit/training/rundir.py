@@ -209,14 +209,13 @@ def read_summary(run_dir: str | os.PathLike) -> dict[str, Any] | None:
     path = Path(run_dir) / SUMMARY_FILE
     if not path.is_file():
         return None
+    advice = "the weights in model.safetensors are intact: delete summary.json to load them"
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(
-            f"{path} is damaged ({e}); delete it and rerun the training command to rewrite it"
-        ) from None
+        raise ModelFileError(f"{path} is damaged ({e}); {advice}") from None
     if not isinstance(summary, dict):
-        raise ModelFileError(f"{path} is not a JSON object; delete it and rerun training")
+        raise ModelFileError(f"{path} is not a JSON object; {advice}")
     return summary
 
 
