@@ -113,7 +113,8 @@ def run_model(name: str, data_dir: str, root: Path, threads: int, k: int, repeat
     final = cmds[-1][cmds[-1].index("--out") + 1]
     t0 = time.perf_counter()
     ev = ["evaluate", final, "--data-dir", data_dir, "--split", "test",
-          "--importance-samples", str(k), "--repeats", str(repeats), "--json", "--quiet"]  # fmt: skip
+          "--importance-samples", str(k), "--repeats", str(repeats), "--refine-steps", "100",
+          "--json", "--quiet"]  # fmt: skip
     result = json.loads(_vaekit(*ev, threads=threads))
     RESULTS.mkdir(parents=True, exist_ok=True)
     record = {

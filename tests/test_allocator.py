@@ -61,17 +61,21 @@ def test_keep_freed_memory_is_idempotent_and_reports_its_state():
     assert ll.shape == (5,) and torch.isfinite(ll).all()
 
 
-def test_library_estimators_leave_malloc_alone():
-    # Process-wide settings belong to entry points (the CLI, train, evaluate), not to
-    # log_likelihood called from someone else's program.
+def test_estimators_leave_malloc_alone_and_training_sets_it(tmp_path):
+    # Process-wide settings belong to the entry points that own the work (the vaekit command
+    # and vaekit.train), not to log_likelihood or evaluate called from someone's program.
     code = (
-        "import torch, vaekit\n"
+        "import sys, torch, vaekit\n"
         "from vaekit.runtime import allocator\n"
         "m = vaekit.VAE(vaekit.ModelConfig(input_dim=6, latent_dim=2, hidden=(4,)))\n"
-        "vaekit.log_likelihood(m, (torch.rand(5, 6) < 0.5).float(), 10)\n"
+        "x = (torch.rand(5, 6) < 0.5).float()\n"
+        "vaekit.log_likelihood(m, x, 10)\n"
+        "vaekit.evaluate(m, x, importance_samples=10)\n"
         "before = allocator._applied\n"
-        "vaekit.evaluate(m, (torch.rand(5, 6) < 0.5).float(), importance_samples=10)\n"
+        "vaekit.train(data='digits', epochs=1, hidden='4', latent_dim=2, progress=False,\n"
+        "             out=sys.argv[1])\n"
         "print(before, allocator._applied is not None)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r")], capture_output=True,
+                         text=True, check=True)  # fmt: skip
     assert out.stdout.split() == ["None", "True"]

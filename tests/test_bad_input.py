@@ -279,3 +279,16 @@ def test_unreadable_config_is_reported_as_such_not_as_other_settings(damaged, ca
             "--quiet"]  # fmt: skip
     err = refused(args, capsys, damaged, "not valid JSON")
     assert "other settings" not in err and "--overwrite" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--refined-proposal"], "refine-steps"),
+        (["--repeats", "0"], "repeats"),
+        (["--importance-samples", "-5"], "importance samples"),
+        (["--refine-steps", "x"], "refine-steps|integer"),
+    ],
+)
+def test_bad_evaluate_settings(args, match, capsys, run_dir):
+    refused(["evaluate", run_dir, *args], capsys, run_dir, match)

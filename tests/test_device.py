@@ -60,3 +60,24 @@ def test_the_check_can_fail():
     m, x = _model("standard", "bernoulli"), torch.rand(5, 6)
     with torch.device("meta"), pytest.raises((RuntimeError, NotImplementedError)):
         m.encode(x).mean + torch.zeros(2)  # a tensor made without device=
+
+
+@pytest.mark.parametrize(
+    "settings", [{}, {"objective": "iwae", "k": 3}, {"prior": "vamp", "prior_components": 3}]
+)
+def test_training_creates_nothing_on_a_default_device(tmp_path, settings):
+    with torch.device("meta"):
+        run = vaekit.train(data="digits", epochs=2, hidden="4", latent_dim=2, progress=False,
+                           out=tmp_path / "r", checkpoint_every="3", **settings)  # fmt: skip
+    assert run.summary["epochs_run"] == 2 and run.model.device.type == "cpu"
+
+
+def test_resuming_creates_nothing_on_a_default_device(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "fixtures" / "v0.1-runs" / "unfinished"
+    shutil.copytree(src, tmp_path / "r")
+    with torch.device("meta"):
+        run = vaekit.train(out=tmp_path / "r", resume=True, progress=False)
+    assert run.summary["epochs_run"] == 3

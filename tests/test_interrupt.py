@@ -12,7 +12,7 @@ def test_sigint_keeps_best_model(tmp_path):
     rd = tmp_path / "run"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vaekit", "train", "--epochs", "100000", "--out", str(rd),
+        [sys.executable, "-m", "vaekit.cli", "train", "--epochs", "100000", "--out", str(rd),
          "--quiet", "--latent-dim", "4"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     )  # fmt: skip

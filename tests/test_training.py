@@ -114,3 +114,23 @@ def test_weight_decay_is_recorded_and_trains(tmp_path):
     assert vaekit.load_run(tmp_path / "b").config.train.weight_decay == 1.0
     w_plain, w_decayed = (r.model.decoder[-1].weight.norm().item() for r in (plain, decayed))
     assert w_decayed < w_plain
+
+
+def test_loading_a_run_leaves_the_global_rng_alone(tmp_path):
+    vaekit.train(data="digits", epochs=1, hidden="4", latent_dim=2, out=tmp_path / "r",
+                 progress=False)  # fmt: skip
+    state = torch.get_rng_state()
+    vaekit.load_run(tmp_path / "r")
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_a_process_that_is_not_the_main_one_writes_nothing(tmp_path, monkeypatch):
+    # Multi-process training: RunFiles asks runtime.is_main_process, in one place.
+    import vaekit.training.rundir as rundir
+
+    monkeypatch.setattr(rundir, "is_main_process", lambda: False)
+    out = tmp_path / "r"
+    run = vaekit.train(data="digits", epochs=2, hidden="4", latent_dim=2, out=out,
+                       checkpoint_every="2", progress=False)  # fmt: skip
+    assert run.summary["epochs_run"] == 2 and len(run.metrics) == 2
+    assert not out.exists()

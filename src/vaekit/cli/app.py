@@ -58,7 +58,8 @@ def entry() -> None:
 
     Owning the process, it sets the CPU settings process-wide: subnormals flushed in every
     thread (before torch starts its workers, so they inherit it) and freed memory kept for
-    reuse (``vaekit.runtime``). ``main`` called from Python leaves global state alone.
+    reuse (``vaekit.runtime``). ``main`` called from Python changes only what the command's
+    library call changes (``vaekit.train`` keeps freed memory from then on).
     """
     flush_process_wide()
     keep_freed_memory()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..data import Dataset, load_dataset
+from ..data import SPLITS, Dataset, load_dataset
 from ..errors import DataError, RunDirError
 from ..training import Run, load_run
 from ..training.rundir import atomic_write
@@ -18,7 +19,16 @@ from ..viz import save_grid
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-SPLIT = click.Choice(["test", "valid", "train"])
+
+
+def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--data, --data-dir and --split of the commands that read a run's data (or other data)."""
+    fn = click.option("--split", type=click.Choice(list(SPLITS)), default="test",
+                      show_default=True, help="Which split of the data.")(fn)  # fmt: skip
+    fn = click.option("--data-dir", type=click.Path(file_okay=False),
+                      help="Where built-in data sets live (default: the run's).")(fn)  # fmt: skip
+    return click.option("--data", help="Other data of the same dimension (default: the "
+                        "run's own).")(fn)  # fmt: skip
 
 
 def run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[Run, Dataset]:

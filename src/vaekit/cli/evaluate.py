@@ -9,15 +9,13 @@ import click
 
 from ..inference import EvalConfig
 from ..inference import evaluate as evaluate_model
-from .common import SPLIT, run_and_data
+from .common import data_options, run_and_data
 from .options import given, options_from
 
 
 @click.command()
 @click.argument("run_dir")
-@click.option("--data", help="Evaluate on other data of the same dimension.")
-@click.option("--data-dir", type=click.Path(file_okay=False))
-@click.option("--split", type=SPLIT, default="test", show_default=True)
+@data_options
 @options_from(EvalConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

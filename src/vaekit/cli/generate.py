@@ -11,7 +11,7 @@ from ..data import check_array, read_npy
 from ..errors import DataError
 from ..training import load_run
 from ..viz import save_reconstructions
-from .common import SPLIT, run_and_data, save_array_or_png, value_range
+from .common import data_options, run_and_data, save_array_or_png, value_range
 
 
 @click.command()
@@ -31,9 +31,7 @@ def sample(run_dir: str, n: int, out: str, seed: int, noise: bool) -> None:
 
 @click.command()
 @click.argument("run_dir")
-@click.option("--data", help="Default: the run's own data.")
-@click.option("--data-dir", type=click.Path(file_okay=False))
-@click.option("--split", type=SPLIT, default="test", show_default=True)
+@data_options
 @click.option("-n", "n", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default="reconstructions.png",
               show_default=True)  # fmt: skip
@@ -51,9 +49,7 @@ def reconstruct(run_dir: str, data: str | None, data_dir: str | None, split: str
 
 @click.command()
 @click.argument("run_dir")
-@click.option("--data", help="Default: the run's own data.")
-@click.option("--data-dir", type=click.Path(file_okay=False))
-@click.option("--split", type=SPLIT, default="test", show_default=True)
+@data_options
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Z.npy")
 def encode(run_dir: str, data: str | None, data_dir: str | None, split: str, out: str) -> None:
     """Posterior means E_q[z|x] of a split, saved as an (N, latent_dim) .npy array."""

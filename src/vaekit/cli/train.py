@@ -13,13 +13,14 @@ from ..models import ModelConfig
 from ..training import TrainConfig, read_toml
 from ..training import train as train_run
 from ..training.checkpoint import DEFAULT_CHECKPOINT_EVERY
+from ..training.run import DEFAULT_OUT
 from .common import EXIT_INTERRUPTED
 from .options import given, options_from
 
 
 @click.command()
 @options_from(DataConfig, ModelConfig, TrainConfig)
-@click.option("--out", type=click.Path(), help="Run directory to write (default runs/latest).")
+@click.option("--out", type=click.Path(), help=f"Run directory to write (default {DEFAULT_OUT}).")
 @click.option("--config", "config_file", type=click.Path(), help="TOML file of these settings.")
 @click.option("--overwrite", is_flag=True, help="Replace a run with other settings in --out.")
 @click.option("--resume", is_flag=True,

@@ -9,6 +9,7 @@ Every estimator goes through the model's one log-joint (``VAE.log_joint``).
 
 from __future__ import annotations
 
+from .config import EvalConfig
 from .diagnostics import (
     ACTIVE_UNIT_THRESHOLD,
     bits_per_dim,
@@ -17,7 +18,7 @@ from .diagnostics import (
     refined_elbo,
     refined_estimates,
 )
-from .evaluation import EvalConfig, elbo_terms, evaluate
+from .evaluation import elbo_terms, evaluate
 from .importance import CHUNK_ELEMENTS, log_likelihood, log_likelihood_batch, log_weights
 from .objectives import ELBO, IWAE, OBJECTIVES, Objective, ObjectiveTerms, make_objective
 

@@ -8,38 +8,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ..configuration import Section, boolean, nonneg_int, positive_int, setting
 from ..models import VAE
-from ..runtime import derived_seed, entry_point
+from ..runtime import derived_seed, flushing_denormals
+from .config import EvalConfig
 from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
 from .importance import as_input, batches, generator_for, log_likelihood
 from .objectives import ELBO
-
-
-@dataclass
-class EvalConfig(Section):
-    importance_samples: int = setting(1000, check=nonneg_int, short="-k",
-                                      help="Samples per example of the IS log p(x); 0 skips it.")  # fmt: skip
-    repeats: int = setting(1, check=positive_int,
-                           help="Independent IS estimates, for the estimator's standard error.")  # fmt: skip
-    # Opt-in: the per-example refinement dominates the time of an evaluation (24 of 29 s on
-    # digits at 100 steps), and only the gap split needs it.
-    refine_steps: int = setting(0, check=nonneg_int, label="refine steps",
-                                help="Gradient steps on each example's own q(z|x), for the "
-                                "amortisation/approximation split of the gap (100 is a good "
-                                "start); 0 skips it.")  # fmt: skip
-    refined_proposal: bool = setting(False, check=boolean,
-                                     help="Also estimate log p(x) with the refined q(z|x) as "
-                                     "the IS proposal.")  # fmt: skip
-    batch_size: int = setting(100, check=positive_int, label="batch size", user=False)
-    seed: int = setting(0, check=nonneg_int, help="Seed of every draw of the evaluation.")
 
 
 @torch.inference_mode()
@@ -47,7 +27,7 @@ def elbo_terms(
     model: VAE,
     x: Tensor | np.ndarray,
     *,
-    batch_size: int = 1000,
+    batch_size: int = EvalConfig.elbo_batch_size,
     seed: int | None = 0,
     generator: torch.Generator | None = None,
 ) -> dict[str, Tensor]:
@@ -65,7 +45,7 @@ def elbo_terms(
     return {name: torch.cat(v).double() for name, v in parts.items()}
 
 
-@entry_point
+@flushing_denormals
 def evaluate(
     model: VAE,
     x: Tensor | np.ndarray,
@@ -82,8 +62,11 @@ def evaluate(
     amortisation/approximation split of the gap (see :mod:`.diagnostics`), and
     ``refined_proposal`` one more IS estimate with the refined q as proposal; active units
     and KL per latent dimension always. Each repeat and the refinement draw from their own
-    stream of ``seed``.
+    stream of ``seed``. Subnormals are flushed for the call (and restored after); malloc is
+    left as it is (``vaekit.runtime.keep_freed_memory()`` makes repeated IS faster).
     """
+    if config is not None and settings:
+        raise TypeError(f"give evaluate() a config or settings, not both ({', '.join(settings)})")
     cfg = config if config is not None else EvalConfig(**settings)
     t0 = time.perf_counter()
     x = as_input(model, x)

@@ -23,6 +23,7 @@ from torch.distributions import Independent
 from tqdm.auto import tqdm
 
 from ..models import VAE, rsample
+from .config import EvalConfig
 
 # Elements of the decoder output per chunk: bounds memory whatever k and the batch size are.
 CHUNK_ELEMENTS = 1 << 22
@@ -30,11 +31,10 @@ CHUNK_ELEMENTS = 1 << 22
 
 def as_input(model: VAE, x: Tensor | np.ndarray) -> Tensor:
     """Data as the model takes it: (N, D) on its device, in its dtype."""
-    p = next(model.parameters())
-    t = torch.as_tensor(x, device=p.device)
+    t = torch.as_tensor(x, device=model.device)
     if t.ndim != 2 or t.shape[1] != model.input_dim:
         raise ValueError(f"data must have shape (N, {model.input_dim}), got {tuple(t.shape)}")
-    return t.to(dtype=p.dtype)
+    return t.to(dtype=model.dtype)
 
 
 def batches(x: Tensor, batch_size: int) -> Iterator[Tensor]:
@@ -83,9 +83,9 @@ def log_likelihood_batch(
 def log_likelihood(
     model: VAE,
     x: Tensor | np.ndarray,
-    k: int = 1000,
+    k: int = EvalConfig.importance_samples,
     *,
-    batch_size: int = 100,
+    batch_size: int = EvalConfig.batch_size,
     seed: int | None = 0,
     generator: torch.Generator | None = None,
     progress: bool = False,

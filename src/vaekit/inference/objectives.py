@@ -140,7 +140,9 @@ class IWAE(Objective):
     name = "iwae"
     selected_by = "valid_bound"
 
-    def __init__(self, k: int = 50, dreg: bool = False) -> None:
+    DEFAULT_K = 50  # samples per example; TrainConfig's default too
+
+    def __init__(self, k: int = DEFAULT_K, dreg: bool = False) -> None:
         if k < 1:
             raise ValueError(f"IWAE needs k >= 1 samples, got {k}")
         self.k, self.dreg = int(k), bool(dreg)

@@ -12,6 +12,7 @@ from .config import AUTO, ModelConfig
 from .kl import kl_per_dim, kl_to_prior
 from .likelihoods import (
     LIKELIHOODS,
+    SIGMA_DEFAULT,
     SIGMA_FLOOR,
     BernoulliLikelihood,
     DecodedGaussianLikelihood,
@@ -19,6 +20,7 @@ from .likelihoods import (
     FixedGaussianLikelihood,
     Likelihood,
     SharedGaussianLikelihood,
+    auto_likelihood,
     make_likelihood,
 )
 from .networks import ACTIVATIONS, NETWORKS, build_networks
@@ -28,9 +30,9 @@ from .vae import VAE, LogJoint
 
 __all__ = [
     "ACTIVATIONS", "AUTO", "LIKELIHOODS", "NETWORKS", "POSTERIOR_SCALE_FLOOR", "PRIORS",
-    "SIGMA_FLOOR", "VAE", "BernoulliLikelihood", "DecodedGaussianLikelihood",
+    "SIGMA_DEFAULT", "SIGMA_FLOOR", "VAE", "BernoulliLikelihood", "DecodedGaussianLikelihood",
     "DiagGaussianLikelihood", "FixedGaussianLikelihood", "GaussianMixture", "Likelihood",
     "LogJoint", "ModelConfig", "SharedGaussianLikelihood", "StandardNormalPrior", "VampPrior",
-    "build_networks", "detached", "kl_per_dim", "kl_to_prior", "make_likelihood", "make_prior",
+    "auto_likelihood", "build_networks", "detached", "kl_per_dim", "kl_to_prior", "make_likelihood", "make_prior",
     "posterior", "raw_scale", "rsample",
 ]  # fmt: skip

@@ -14,7 +14,7 @@ from ..configuration import (
     setting,
 )
 from ..errors import ConfigError
-from .likelihoods import LIKELIHOODS, SIGMA_FLOOR
+from .likelihoods import LIKELIHOODS, SIGMA_DEFAULT, SIGMA_FLOOR, auto_likelihood
 from .networks import ACTIVATIONS, NETWORKS
 from .priors import PRIORS
 
@@ -41,11 +41,12 @@ class ModelConfig(Section):
     activation: str = setting("relu", choices=lambda: ACTIVATIONS, help="Between layers.")
     likelihood: str = setting(
         "bernoulli", choices=lambda: LIKELIHOODS, cli_choices=lambda: (AUTO, *LIKELIHOODS),
-        default_text=f"{AUTO}: bernoulli for 0/1 data, else gaussian-shared", help="p(x|z).",
+        default_text=f"{AUTO}: {auto_likelihood(True)} for 0/1 data, else {auto_likelihood(False)}",
+        help="p(x|z).",
     )  # fmt: skip
     # The fixed σ of `gaussian`, the initial σ of the learned ones; None where the likelihood
     # has no σ (bernoulli).
-    sigma: float | None = setting(1.0, check=optional(positive_float), label="sigma",
+    sigma: float | None = setting(SIGMA_DEFAULT, check=optional(positive_float), label="sigma",
                                   default_text="the data's std where σ is learned, 1 where fixed",
                                   help="Decoder std: fixed for gaussian, initial otherwise.")  # fmt: skip
     # Learned decoder stds never go below this; None where σ is not learned.
@@ -65,7 +66,7 @@ class ModelConfig(Section):
         if not lik.has_sigma:
             self.sigma = None
         elif self.sigma is None:
-            self.sigma = 1.0
+            self.sigma = SIGMA_DEFAULT
         if not lik.learns_sigma:
             self.sigma_floor = None
         elif self.sigma_floor is None:

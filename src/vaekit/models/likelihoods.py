@@ -22,6 +22,8 @@ from ..registry import Registry
 
 # Learned decoder stds never go below this (keeps log p(x|z) bounded). The one definition.
 SIGMA_FLOOR = 1e-3
+# σ of a Gaussian likelihood when none is given (fixed σ; learned ones start at the data's std).
+SIGMA_DEFAULT = 1.0
 
 
 def _inverse_softplus(y: float) -> float:
@@ -35,6 +37,8 @@ class Likelihood(nn.Module):
     params_per_dim: ClassVar[int] = 1  # decoder outputs per data dimension
     has_sigma: ClassVar[bool] = False  # the ``sigma`` setting means something (a Gaussian)
     learns_sigma: ClassVar[bool] = False  # σ is learned: ``sigma`` is its start, floored
+    # The kind of data ("binary" or "real") for which the ``auto`` setting picks this one.
+    auto_for: ClassVar[str | None] = None
 
     def __init__(
         self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
@@ -75,6 +79,7 @@ class BernoulliLikelihood(Likelihood):
     """Binary data; the decoder outputs logits (numerically safe, and the fast BCE kernel)."""
 
     name = "bernoulli"
+    auto_for = "binary"
 
     def distribution(self, out: Tensor) -> Distribution:
         return Independent(Bernoulli(logits=out, validate_args=False), 1)
@@ -169,10 +174,10 @@ class FixedGaussianLikelihood(_GaussianBase):
     name = "gaussian"
 
     def __init__(
-        self, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = None
+        self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
     ) -> None:
         super().__init__(dim)
-        self.register_buffer("sigma", torch.tensor(float(1.0 if sigma is None else sigma)))
+        self.register_buffer("sigma", torch.tensor(_start(sigma)))
 
     def scale(self, out: Tensor) -> Tensor:
         return self.sigma.expand(out.shape[:-1] + (self.dim,))
@@ -185,7 +190,7 @@ class _LearnedScale(_GaussianBase):
     per_dimension: ClassVar[bool] = False  # one σ per data dimension, or one for all
 
     def __init__(
-        self, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = SIGMA_FLOOR
+        self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
     ) -> None:
         super().__init__(dim)
         self.sigma_floor = _floor(sigma_floor)
@@ -202,6 +207,7 @@ class SharedGaussianLikelihood(_LearnedScale):
     """N(μ_θ(z), σ² I) with one learned σ for all dimensions."""
 
     name = "gaussian-shared"
+    auto_for = "real"
 
 
 class DiagGaussianLikelihood(_LearnedScale):
@@ -219,7 +225,7 @@ class DecodedGaussianLikelihood(_GaussianBase):
     learns_sigma = True
 
     def __init__(
-        self, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = SIGMA_FLOOR
+        self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
     ) -> None:
         super().__init__(dim)
         self.sigma_floor = _floor(sigma_floor)
@@ -235,7 +241,7 @@ def _floor(sigma_floor: float | None) -> float:
 
 
 def _start(sigma: float | None) -> float:
-    return 1.0 if sigma is None else float(sigma)
+    return SIGMA_DEFAULT if sigma is None else float(sigma)
 
 
 LIKELIHOODS: Registry = Registry("likelihood")
@@ -245,7 +251,13 @@ for _cls in (BernoulliLikelihood, FixedGaussianLikelihood, SharedGaussianLikelih
 
 
 def make_likelihood(
-    name: str, dim: int, sigma: float | None = 1.0, sigma_floor: float | None = SIGMA_FLOOR
+    name: str, dim: int, sigma: float | None = None, sigma_floor: float | None = None
 ) -> Likelihood:
-    """Build a likelihood by its command-line name."""
+    """Build a likelihood by its command-line name (σ settings default as documented above)."""
     return LIKELIHOODS.lookup(name)(dim, sigma=sigma, sigma_floor=sigma_floor)
+
+
+def auto_likelihood(binary: bool) -> str:
+    """The likelihood the ``auto`` setting picks: the one registered for binary or real data."""
+    kind = "binary" if binary else "real"
+    return next(name for name, cls in LIKELIHOODS.items() if cls.auto_for == kind)

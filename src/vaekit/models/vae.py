@@ -92,6 +92,10 @@ class VAE(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
     def encode(self, x: Tensor) -> Independent:
         """q(z|x): batch shape (B,), event shape (L,)."""
         loc, raw = self.encoder(x).chunk(2, dim=-1)  # (B, L) each

@@ -1,4 +1,4 @@
-"""The CPU settings that the library's entry points (train, evaluate) hold for a call."""
+"""The CPU settings that ``vaekit.train`` holds: the training entry point."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def entry_point(fn: F) -> F:
-    """For the library's entry points (train, evaluate): CPU settings for the call's length.
-
-    Flushes float32 subnormals (a trained Bernoulli decoder makes them; x86 runs them up to
-    100x slower) in this thread and torch's OpenMP team, restored on return; and keeps freed
-    malloc memory for reuse (glibc only, once per process; see ``allocator``).
+    """For ``vaekit.train``: flushes float32 subnormals (a trained Bernoulli decoder makes
+    them; x86 runs them up to 100x slower) in this thread and torch's OpenMP team for the
+    call, restored on return; and keeps freed malloc memory for reuse from then on (glibc
+    only, once per process, permanent: see ``allocator``).
     """
 
     @functools.wraps(fn)

@@ -81,16 +81,17 @@ def checkpoint_bytes(
     perm: torch.Tensor | None,
     loss_sum: torch.Tensor,
     fingerprint: str,
-) -> None:
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+) -> bytes:
+    """The checkpoint file's bytes (tensors on the CPU, whatever device they train on)."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     opt_state = opt.state_dict()
     for idx, s in opt_state["state"].items():
         for name, v in s.items():
-            tensors[f"optim.{idx}.{name}"] = v.detach().contiguous()
+            tensors[f"optim.{idx}.{name}"] = v.detach().cpu().contiguous()
     tensors["rng.trainer"] = gen.get_state()
-    tensors["loss_sum"] = loss_sum.reshape(1).clone()
+    tensors["loss_sum"] = loss_sum.reshape(1).cpu().clone()
     if perm is not None:
-        tensors["perm"] = perm.contiguous()
+        tensors["perm"] = perm.cpu().contiguous()
     meta = {
         "format": FORMAT,
         "fingerprint": fingerprint,

@@ -24,7 +24,7 @@ from ..configuration import (
 )
 from ..data import DataConfig
 from ..errors import ConfigError
-from ..inference import OBJECTIVES
+from ..inference import IWAE, OBJECTIVES
 from ..models import PRIORS, ModelConfig
 from .optim import SCHEDULES
 
@@ -50,7 +50,7 @@ class TrainConfig(Section):
                                    user=False)  # fmt: skip
     objective: str = setting("elbo", choices=lambda: OBJECTIVES,
                              help="elbo (β-ELBO) or iwae (importance-weighted bound).")  # fmt: skip
-    k: int = setting(50, check=positive_int, label="k (importance samples per example)",
+    k: int = setting(IWAE.DEFAULT_K, check=positive_int, label="k (importance samples per example)",
                      help="Samples per example of the iwae objective.")  # fmt: skip
     dreg: bool = setting(False, check=boolean,
                          help="Doubly reparameterised encoder gradient (iwae).")  # fmt: skip

@@ -54,18 +54,22 @@ class Trainer:
         tc = config.train
         self.objective = make_objective(tc)
         self.selection = ModelSelection(files, self.objective.selected_by)
-        self.x_train = torch.from_numpy(dataset.train)
-        self.x_valid = torch.from_numpy(dataset.valid)
+        self.device = model.device  # data, noise and accumulators follow the model
+        self.x_train = torch.from_numpy(dataset.train).to(self.device)
+        self.x_valid = torch.from_numpy(dataset.valid).to(self.device)
         self.fingerprint = data_fingerprint(dataset.train, dataset.valid)
         self.steps_per_epoch = math.ceil(self.x_train.shape[0] / tc.batch_size)
         self.opt = make_optimizer(self.model, tc.lr, tc.weight_decay)
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
-        self.gen = torch.Generator().manual_seed(tc.seed)
+        self.gen = torch.Generator(device=self.device).manual_seed(tc.seed)
         self.every = every or Every()
         self.pos = Position()
         self.perm: torch.Tensor | None = None  # (N,) this epoch's data order
-        self.loss_sum = torch.zeros((), dtype=torch.float64)
+        self.loss_sum = self._zero()
         self.stops = StopRequests()
+
+    def _zero(self) -> torch.Tensor:
+        return torch.zeros((), dtype=torch.float64, device=self.device)
 
     def resume(self, ckpt: Checkpoint) -> None:
         try:
@@ -75,7 +79,8 @@ class Trainer:
                 f"{self.files.path(CHECKPOINT_FILE)} does not fit this run ({e}); delete it or "
                 "pass --overwrite to start again"
             ) from None
-        self.pos, self.perm, self.loss_sum = ckpt.position, ckpt.perm, ckpt.loss_sum
+        self.pos, self.loss_sum = ckpt.position, ckpt.loss_sum.to(self.device)
+        self.perm = None if ckpt.perm is None else ckpt.perm.to(self.device)
 
     def run(self) -> Run:
         tc = self.config.train
@@ -98,8 +103,9 @@ class Trainer:
         """The rest of the current epoch's optimiser steps."""
         tc = self.config.train
         if self.perm is None:  # a new epoch
-            self.perm = torch.randperm(self.x_train.shape[0], generator=self.gen)
-            self.loss_sum = torch.zeros((), dtype=torch.float64)
+            self.perm = torch.randperm(self.x_train.shape[0], generator=self.gen,
+                                       device=self.device)  # fmt: skip
+            self.loss_sum = self._zero()
             self.pos.epoch_seconds = 0.0
         self.epoch_t0 = time.perf_counter() - self.pos.epoch_seconds
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -144,19 +150,20 @@ class Trainer:
 
     def _end_epoch(self, bar: tqdm) -> None:
         tc = self.config.train
+        train_seconds = time.perf_counter() - self.epoch_t0  # before validation
         row = {
             "epoch": self.pos.epoch,
             "train_loss": float(self.loss_sum) / self.x_train.shape[0],
-            "train_seconds": time.perf_counter() - self.epoch_t0,
+            **validation_row(self.model, self.objective, self.x_valid, self.config),
+            "beta": warmup_beta(
+                tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
+            ),
+            "lr": self.opt.param_groups[0]["lr"],
+            "train_seconds": train_seconds,
         }
-        row.update(validation_row(self.model, self.objective, self.x_valid, self.config))
-        row["beta"] = warmup_beta(
-            tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
-        )
-        row["lr"] = self.opt.param_groups[0]["lr"]
         score = self.selection.update(self.pos, row, self.model)
         row["seconds"] = time.perf_counter() - self.epoch_t0
-        self.pos.metrics.append(_ordered(row))
+        self.pos.metrics.append(row)
         write_metrics(self.files, self.pos.metrics)
         bar.set_postfix(epoch=row["epoch"], loss=f"{row['train_loss']:.2f}",
                         valid=f"{score:.2f}")  # fmt: skip
@@ -178,7 +185,10 @@ class Trainer:
     def _finish(self, interrupted: bool) -> Run:
         if not self.files.exists(WEIGHTS_FILE):  # stopped before any epoch ended
             self.files.write(WEIGHTS_FILE, weights_bytes(self.model))
-        run = load_run(self.files.root)
+        if self.files.writes:
+            run = load_run(self.files.root)  # the best epoch's weights
+        else:  # another process writes; this one returns its own (last) weights
+            run = Run(self.files.root, self.config, self.model.eval(), list(self.pos.metrics))
         write_pictures(self.files, run.model, self.dataset, self.config)
         s = summary(self.pos, self.objective, time.perf_counter() - self.run_t0, interrupted)
         if not interrupted:
@@ -186,15 +196,6 @@ class Trainer:
             self.files.remove(CHECKPOINT_FILE)
         run.interrupted, run.summary = interrupted, s
         return run
-
-
-# metrics.jsonl's column order, as written since the first version.
-_COLUMNS = ("epoch", "train_loss", "valid_elbo", "valid_reconstruction", "valid_kl", "beta", "lr",
-            "train_seconds", "valid_bound", "seconds")  # fmt: skip
-
-
-def _ordered(row: dict[str, float]) -> dict[str, float]:
-    return {k: row[k] for k in _COLUMNS if k in row}
 
 
 def _non_finite_gradient(model: VAE, params: list[torch.Tensor]) -> str | None:

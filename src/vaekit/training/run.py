@@ -6,6 +6,7 @@ before touching it, anything that would mix two runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -39,7 +40,8 @@ DEFAULT_OUT = "runs/latest"
 
 def build_model(config: RunConfig) -> VAE:
     """Initial weights: the seed's (not the caller's global RNG), or those of ``init_from``."""
-    with torch.random.fork_rng(devices=[]):
+    # On an explicit device, not the default one (which a caller's torch.device context sets).
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
         torch.manual_seed(config.train.seed)
         model = VAE(config.model)
     if config.train.init_from is not None:
@@ -169,8 +171,11 @@ def train(
         config = run_config(settings, dataset)
     model = build_model(config)  # before touching the run directory: --init-from may fail
     model.likelihood.check_dataset(dataset)
-    _writable_dir(out)
-    with run_lock(out):  # two processes training one directory would interleave checkpoints
+    files = RunFiles(out)  # decides whether this process writes (only the main one does)
+    if files.writes:
+        _writable_dir(out)
+    # Two processes training one directory would interleave checkpoints.
+    with run_lock(out) if files.writes else contextlib.nullcontext():
         state = _dir_state(out, config, overwrite)
         if state == FINISHED:
             if progress:
@@ -178,7 +183,6 @@ def train(
             return load_run(out)
         if resume and state != RESUME:
             raise RunDirError(f"nothing to resume in {out}: it holds no checkpoint")
-        files = RunFiles(out)
         trainer = Trainer(config, dataset, files, progress, model, every)
         if state == RESUME:
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))

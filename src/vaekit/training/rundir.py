@@ -23,6 +23,7 @@ from safetensors.torch import save as st_save
 
 from ..errors import ConfigError, ModelFileError, RunDirError
 from ..models import VAE
+from ..runtime import is_main_process
 from .config import RunConfig
 
 CONFIG_FILE = "config.json"
@@ -53,8 +54,9 @@ class RunFiles:
     main process. Every file a training run writes goes through here, so "who writes" is
     decided in this one place (``writes=False`` on the other ranks of a multi-process run)."""
 
-    def __init__(self, root: Path, writes: bool = True) -> None:
-        self.root, self.writes = Path(root), writes
+    def __init__(self, root: Path, writes: bool | None = None) -> None:
+        self.root = Path(root)
+        self.writes = is_main_process() if writes is None else writes
 
     def path(self, name: str) -> Path:
         return self.root / name
@@ -209,7 +211,8 @@ def read_summary(run_dir: str | os.PathLike) -> dict[str, Any] | None:
     path = Path(run_dir) / SUMMARY_FILE
     if not path.is_file():
         return None
-    advice = "the weights in model.safetensors are intact: delete summary.json to load them"
+    advice = ("the weights in model.safetensors are intact: move summary.json aside to load them "
+              "(rerunning training in this directory would then start afresh)")  # fmt: skip
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -233,7 +236,10 @@ class Run:
 
 def load_run(run_dir: str | os.PathLike) -> Run:
     config = read_config(run_dir)
-    model = VAE(config.model)
+    # Initial weights, overwritten below: drawn without touching the caller's RNG, on an
+    # explicit device (not the default one a caller's torch.device context sets).
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
+        model = VAE(config.model)
     load_weights(model, _run_file(run_dir, WEIGHTS_FILE))
     model.eval()
     return Run(Path(run_dir), config, model, read_metrics(run_dir), read_summary(run_dir))

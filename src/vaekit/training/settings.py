@@ -16,7 +16,7 @@ import numpy as np
 from ..configuration import section_kwargs, user_keys
 from ..data import DataConfig, Dataset
 from ..errors import ConfigError
-from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig
+from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig, auto_likelihood
 from .config import RunConfig, TrainConfig
 
 SECTIONS = (DataConfig, ModelConfig, TrainConfig)
@@ -48,11 +48,10 @@ def data_config(settings: dict[str, Any]) -> DataConfig:
 
 
 def resolve_likelihood(name: str | None, train: np.ndarray) -> str:
-    """'auto' (the default): bernoulli for 0/1 data, a Gaussian with a learned σ otherwise."""
+    """'auto' (the default): the likelihood registered for 0/1 data, or for real data."""
     if name not in (None, AUTO):
         return name
-    binary = bool(np.isin(train, (0.0, 1.0)).all())
-    return "bernoulli" if binary else "gaussian-shared"
+    return auto_likelihood(binary=bool(np.isin(train, (0.0, 1.0)).all()))
 
 
 def initial_sigma(train: np.ndarray, floor: float) -> float:
