@@ -97,3 +97,13 @@ def test_defaults_shown_in_help_are_the_dataclass_defaults():
     ev = " ".join(CliRunner().invoke(cli, ["evaluate", "--help"], terminal_width=200)
                   .output.split())  # fmt: skip
     assert f"(default: {vaekit.EvalConfig().refine_steps})" in ev
+
+
+def test_ruff_finds_nothing():
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.fail("ruff is not installed: pip install -e '.[test]'")
+    for args in (["check"], ["format", "--check"]):
+        out = subprocess.run([str(ruff), *args, "src", "tests", "benchmarks"], cwd=ROOT,
+                             capture_output=True, text=True)  # fmt: skip
+        assert out.returncode == 0, out.stdout + out.stderr

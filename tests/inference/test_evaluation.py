@@ -6,8 +6,8 @@ import torch
 import vaekit
 from vaekit import elbo_terms, log_likelihood
 
-from .linear_gaussian import exact_log_likelihood as _exact
-from .linear_gaussian import linear_model as _linear_model
+from ..linear_gaussian import exact_log_likelihood as _exact
+from ..linear_gaussian import linear_model as _linear_model
 
 
 def test_is_estimate_converges_to_exact_log_likelihood():

@@ -10,7 +10,7 @@ import torch
 import vaekit
 from vaekit import Dataset
 
-from .ppca import ppca_log_likelihood, ppca_mle, sample_ppca
+from ..ppca import ppca_log_likelihood, ppca_mle, sample_ppca
 
 
 def test_linear_vae_reaches_exact_ppca_likelihood(tmp_path):

@@ -8,8 +8,8 @@ from torch.distributions import MultivariateNormal, kl_divergence
 from vaekit import elbo_terms, evaluate
 from vaekit.inference import latent_statistics, refined_elbo
 
-from .linear_gaussian import exact_log_likelihood as _exact
-from .linear_gaussian import linear_model as _linear_model
+from ..linear_gaussian import exact_log_likelihood as _exact
+from ..linear_gaussian import linear_model as _linear_model
 
 SIGMA2 = 0.8**2
 

@@ -7,8 +7,11 @@ from torch.distributions import Independent
 import vaekit
 from vaekit import LIKELIHOODS, VAE, ModelConfig, save_model
 
-CASES = [(arch, lik, "standard") for arch in ("mlp", "linear") for lik in LIKELIHOODS]
-CASES += [("mlp", lik, "vamp") for lik in LIKELIHOODS]
+# From the registries: a new network, likelihood or prior is held to the contract unasked.
+# Every network with every likelihood under the first prior; the other priors on the first network.
+NETS, PRIOR_NAMES = list(vaekit.NETWORKS), list(vaekit.PRIORS)
+CASES = [(arch, lik, PRIOR_NAMES[0]) for arch in NETS for lik in LIKELIHOODS]
+CASES += [(NETS[0], lik, prior) for prior in PRIOR_NAMES[1:] for lik in LIKELIHOODS]
 
 
 def _model(arch, lik, prior="standard", seed=0):

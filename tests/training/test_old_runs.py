@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 import vaekit
 
-FIXTURES = Path(__file__).parent / "fixtures" / "v0.1-runs"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "v0.1-runs"
 SETTINGS = dict(data="digits", epochs=3, hidden="8", latent_dim=2, seed=4, lr_schedule="cosine",
                 warmup_epochs=1, checkpoint_every="epoch", progress=False)  # fmt: skip
 
