@@ -173,6 +173,27 @@ def choice(label: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def str_list(label: str, value: Any) -> tuple[str, ...] | None:
+    """``"a,b"`` or ``["a", "b"]`` -> ``("a", "b")``; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [p.strip() for p in value.split(",") if p.strip()]
+    if not isinstance(value, list | tuple) or not value:
+        raise ConfigError(f"{label} must be a non-empty list of names, got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, str | int) or v == "":
+            raise ConfigError(f"each entry of {label} must be a name or an index, got {v!r}")
+        out.append(str(v))
+    return tuple(out)
+
+
+def one_of(*choices: str) -> Check:
+    """A check for an optional string among ``choices``."""
+    return lambda label, value: None if value is None else choice(label, value, choices)
+
+
 def int_list(label: str, value: Any) -> tuple[int, ...]:
     """``"200,200"``, ``400``, ``[200, 200]`` -> ``(200, 200)``; an empty string means none."""
     if isinstance(value, str):

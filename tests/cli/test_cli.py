@@ -68,7 +68,7 @@ def test_sample_reconstruct_encode_decode(trained, tmp_path, capsys):
     assert (
         run(["sample", str(trained), "-n", "5", "--out", str(tmp_path / "s.npy")], capsys)[0] == 0
     )
-    assert np.load(tmp_path / "s.npy").shape == (5, 64)
+    assert np.load(tmp_path / "s.npy").shape == (5, 8, 8)  # the data's own shape (images)
     assert run(["sample", str(trained), "--out", str(tmp_path / "s.png")], capsys)[0] == 0
     assert run(["reconstruct", str(trained), "--out", str(tmp_path / "r.png")], capsys)[0] == 0
     assert run(["encode", str(trained), "--out", str(tmp_path / "z.npy")], capsys)[0] == 0
@@ -76,7 +76,7 @@ def test_sample_reconstruct_encode_decode(trained, tmp_path, capsys):
     assert z.shape[1] == 4
     assert run(["decode", str(trained), "--latents", str(tmp_path / "z.npy"),
                 "--out", str(tmp_path / "x.npy")], capsys)[0] == 0  # fmt: skip
-    assert np.load(tmp_path / "x.npy").shape == (z.shape[0], 64)
+    assert np.load(tmp_path / "x.npy").shape == (z.shape[0], 8, 8)
 
 
 def test_rerun_same_settings_is_a_no_op_and_other_settings_refused(trained, capsys):

@@ -12,7 +12,9 @@ import click
 import numpy as np
 
 from ..data import SPLITS, Dataset, load_dataset
+from ..data.transform import Transform
 from ..errors import DataError, RunDirError
+from ..models import LIKELIHOODS
 from ..training import Run, load_run
 from ..training.rundir import atomic_write
 from ..viz import save_grid
@@ -45,21 +47,40 @@ def run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[
     return run, ds
 
 
-def value_range(ds: Dataset) -> tuple[float, float]:
-    return float(ds.train.min()), float(ds.train.max())
+def in_data_units(run: Run, x: np.ndarray) -> np.ndarray:
+    """Model-unit rows (N, D) in the data's own units: the run's preprocessing undone."""
+    t = run.config.data.transform
+    return Transform.from_dict(t).invert(x) if t else x
 
 
-def save_array_or_png(
-    x: np.ndarray, out: Path, image_shape: Any, value_range: tuple[float, float] | None = None
-) -> None:
-    suffix = out.suffix.lower()
-    if suffix not in (".png", ".npy"):
-        raise click.BadParameter(f"{out}: the output must end in .png or .npy", param_hint="--out")
+def data_range(run: Run) -> tuple[float, float] | None:
+    """The training data's range in its own units: what pictures map to black and white.
+    (Runs before format 2 did not record it: a likelihood without σ means [0, 1].)"""
+    if run.config.data.value_range is not None:
+        return run.config.data.value_range
+    return None if LIKELIHOODS[run.config.model.likelihood].has_sigma else (0.0, 1.0)
+
+
+def check_output(out: Path, suffixes: tuple[str, ...]) -> None:
+    if out.suffix.lower() not in suffixes:
+        raise click.BadParameter(f"{out}: the output must end in {' or '.join(suffixes)}",
+                                 param_hint="--out")  # fmt: skip
     if out.parent and not out.parent.exists():
         raise RunDirError(f"cannot write {out}: directory {out.parent} does not exist")
-    if suffix == ".npy":
-        buf = io.BytesIO()
-        np.save(buf, x, allow_pickle=False)
-        atomic_write(out, buf.getvalue())
+
+
+def save_npy(x: np.ndarray, out: Path) -> None:
+    buf = io.BytesIO()
+    np.save(buf, x, allow_pickle=False)
+    atomic_write(out, buf.getvalue())
+
+
+def save_examples(run: Run, x_model: np.ndarray, out: Path) -> None:
+    """Generated rows (N, D) in model units, as the data is: .npy in its units and shape
+    ((N, H, W) for images, (N, D) for tabular data), .png on its value range."""
+    check_output(out, (".png", ".npy"))
+    x, shape = in_data_units(run, x_model), run.config.model.image_shape
+    if out.suffix.lower() == ".npy":
+        save_npy(x.reshape(x.shape[0], *shape) if shape else x, out)
     else:
-        save_grid(x, out, image_shape, value_range=value_range)
+        save_grid(x, out, shape, value_range=data_range(run))

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ..inference import EvalConfig
+from ..data.transform import Transform
+from ..inference import EvalConfig, bits_per_dim
 from ..inference import evaluate as evaluate_model
 from .common import data_options, run_and_data
 from .options import given, options_from
@@ -25,7 +26,9 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
     config = EvalConfig(**given(options))  # checked before any work
     run, ds = run_and_data(run_dir, data, data_dir)
     res = evaluate_model(run.model, ds.split(split), config, progress=not quiet)
-    res = {"split": split, "data": ds.name, **res}
+    res = {"split": split, "data": ds.name, **in_original_units(res, ds.transform, ds.dim)}
+    for warning in res["warnings"]:
+        click.echo(f"vaekit: warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(res))
         return
@@ -33,12 +36,45 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
         click.echo(f"{name:<30} {value}")
 
 
+# Per-example log-densities: each moves by the log-Jacobian of the run's preprocessing.
+_LOG_DENSITIES = ("elbo", "reconstruction", "log_likelihood", "refined_elbo",
+                  "log_likelihood_refined_proposal")  # fmt: skip
+
+
+_WITH_BITS = ("elbo", "log_likelihood")  # result keys that have a *_bits_per_dim twin
+
+
+def in_original_units(r: dict[str, Any], t: Transform | None, dim: int) -> dict[str, Any]:
+    """Evaluation results of the model's units in the data's own: log p(x) = log p(x_model)
+    + log|dx_model/dx| (KL and the gaps do not move). Says which units in ``units``."""
+    r = dict(r)
+    if t is None:
+        r["units"] = "nats per example, in the data's own units"
+        return r
+    jac = t.log_jacobian(dim)
+    for key in _LOG_DENSITIES:
+        if key in r:
+            r[key] += jac
+    if "log_likelihood_repeats" in r:
+        r["log_likelihood_repeats"] = [v + jac for v in r["log_likelihood_repeats"]]
+    for key in _WITH_BITS:
+        if key in r:
+            r[f"{key}_bits_per_dim"] = bits_per_dim(r[key], dim)
+    r["units"] = (f"nats per example, in the data's own units: the model sees them after "
+                  f"{t.describe()}, and the log-Jacobian of that map, {jac:.3f} nats, is added")  # fmt: skip
+    r["log_jacobian"] = jac
+    return r
+
+
 def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     def nats(key: str, bits: str | None = None) -> str:
+        # Nats are log-likelihoods (higher is better); bits/dim, as in the literature, are
+        # negative log-likelihoods (lower is better): the minus sign says so.
         text = f"{r[key]:10.3f} nats"
-        return text + (f"  ({r[bits]:.4f} bits/dim)" if bits else "")
+        return text + (f"  (−log₂ p: {r[bits]:.4f} bits/dim)" if bits else "")
 
     rows = [("data", f"{r['data']}, {r['split']} split ({r['n']} examples)"),
+            ("units", r["units"]),
             ("ELBO", nats("elbo", "elbo_bits_per_dim") + f"  ± {r['elbo_stderr']:.3f}"),
             ("  reconstruction E_q log p(x|z)", nats("reconstruction")),
             ("  KL(q(z|x) ‖ p(z))", nats("kl"))]  # fmt: skip
@@ -52,7 +88,8 @@ def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         rows += [(f"ELBO of refined q ({r['refine_steps']} steps)", nats("refined_elbo")),
                  ("  amortisation gap", nats("amortisation_gap"))]  # fmt: skip
         if "approximation_gap" in r:
-            rows.append(("  approximation gap", nats("approximation_gap")))
+            rows.append(("  approximation gap", nats("approximation_gap")
+                         + f"  ± {r['approximation_gap_stderr']:.3f}"))  # fmt: skip
         if "log_likelihood_refined_proposal" in r:
             rows.append(
                 ("log p(x), refined q as proposal", nats("log_likelihood_refined_proposal"))

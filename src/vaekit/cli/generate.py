@@ -11,21 +11,29 @@ from ..data import check_array, read_npy
 from ..errors import DataError
 from ..training import load_run
 from ..viz import save_reconstructions
-from .common import data_options, run_and_data, save_array_or_png, value_range
+from .common import (
+    check_output,
+    data_options,
+    data_range,
+    in_data_units,
+    run_and_data,
+    save_examples,
+    save_npy,
+)
 
 
 @click.command()
 @click.argument("run_dir")
 @click.option("-n", "n", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
-              help="FILE.png (a picture) or FILE.npy (an (n, D) array).")  # fmt: skip
+              help="FILE.png (a picture) or FILE.npy (an array in the data's units and shape).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--noise", is_flag=True, help="Draw x ~ p(x|z) instead of the decoder mean.")
 def sample(run_dir: str, n: int, out: str, seed: int, noise: bool) -> None:
     """Generate from the prior: decoder means at z ~ p(z)."""
     run = load_run(run_dir)
     x = run.model.sample(n, torch.Generator().manual_seed(seed), noise=noise).numpy()
-    save_array_or_png(x, Path(out), run.config.model.image_shape)
+    save_examples(run, x, Path(out))
     click.echo(f"wrote {n} samples to {out}")
 
 
@@ -38,12 +46,14 @@ def sample(run_dir: str, n: int, out: str, seed: int, noise: bool) -> None:
 def reconstruct(run_dir: str, data: str | None, data_dir: str | None, split: str, n: int,
                 out: str) -> None:  # fmt: skip
     """Originals and their reconstructions (decoder mean at the posterior mean), as a PNG."""
+    check_output(Path(out), (".png",))
     run, ds = run_and_data(run_dir, data, data_dir)
     x = torch.from_numpy(ds.split(split)[:n])
-    if not out.lower().endswith(".png"):
-        raise click.BadParameter(f"{out}: the output must end in .png", param_hint="--out")
-    save_reconstructions(x.numpy(), run.model.reconstruct(x).numpy(), out,
-                         run.config.model.image_shape, value_range=value_range(ds))  # fmt: skip
+    originals, recon = (
+        in_data_units(run, a) for a in (x.numpy(), run.model.reconstruct(x).numpy())
+    )
+    save_reconstructions(originals, recon, out, run.config.model.image_shape,
+                         value_range=data_range(run))  # fmt: skip
     click.echo(f"wrote {x.shape[0]} originals and reconstructions to {out}")
 
 
@@ -53,13 +63,12 @@ def reconstruct(run_dir: str, data: str | None, data_dir: str | None, split: str
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Z.npy")
 def encode(run_dir: str, data: str | None, data_dir: str | None, split: str, out: str) -> None:
     """Posterior means E_q[z|x] of a split, saved as an (N, latent_dim) .npy array."""
+    check_output(Path(out), (".npy",))
     run, ds = run_and_data(run_dir, data, data_dir)
-    if not out.lower().endswith(".npy"):
-        raise click.BadParameter(f"{out}: the output must end in .npy", param_hint="--out")
     x = torch.from_numpy(ds.split(split))
     with torch.inference_mode():
         z = torch.cat([run.model.encode(xb).mean for xb in x.split(1000)]).numpy()
-    save_array_or_png(z, Path(out), None)
+    save_npy(z, Path(out))
     click.echo(f"wrote {z.shape[0]} latent means of dimension {z.shape[1]} to {out}")
 
 
@@ -68,7 +77,8 @@ def encode(run_dir: str, data: str | None, data_dir: str | None, split: str, out
 @click.option("--latents", type=click.Path(), required=True, help="Z.npy of shape (N, latent_dim).")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="X.npy or X.png")
 def decode(run_dir: str, latents: str, out: str) -> None:
-    """Decoder means at given latents."""
+    """Decoder means at given latents, in the data's units and shape."""
+    check_output(Path(out), (".png", ".npy"))
     run = load_run(run_dir)
     raw = read_npy(Path(latents))
     L = run.model.latent_dim
@@ -79,5 +89,5 @@ def decode(run_dir: str, latents: str, out: str) -> None:
     z, _ = check_array(raw, str(latents))  # numeric, non-empty, finite -> float32
     with torch.inference_mode():
         x = run.model.likelihood.mean(run.model.decoder_output(torch.from_numpy(z))).numpy()
-    save_array_or_png(x, Path(out), run.config.model.image_shape)
+    save_examples(run, x, Path(out))
     click.echo(f"wrote {x.shape[0]} decoded examples to {out}")

@@ -44,12 +44,16 @@ def _default_text(f: dataclasses.Field[Any]) -> str | None:
 
 def option_for(key: str, f: dataclasses.Field[Any], tp: Any) -> Decorator:
     meta = f.metadata
-    decls = [f"--{key.replace('_', '-')}"] + ([meta["short"]] if meta.get("short") else [])
+    flag = key.replace("_", "-")
+    base = _base_type(tp)
+    if base is bool and f.default is None:  # on / off / not given (decided from the data)
+        decls = [f"--{flag}/--no-{flag}"]
+    else:
+        decls = [f"--{flag}"] + ([meta["short"]] if meta.get("short") else [])
     default = _default_text(f)
     text = meta.get("help", "") + (f" (default: {default})" if default else "")
-    base = _base_type(tp)
     kw: dict[str, Any] = {"default": None, "help": text}
-    if base is bool:
+    if base is bool and f.default is not None:
         kw["is_flag"] = True
     elif meta.get("cli_choices") or meta.get("choices"):
         kw["type"] = click.Choice(list((meta.get("cli_choices") or meta["choices"])()))

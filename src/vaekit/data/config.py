@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..configuration import (
     Section,
+    boolean,
     fraction,
+    int_list,
     nonempty_str,
     nonneg_int,
+    one_of,
     optional,
     setting,
+    str_list,
 )
+from ..errors import ConfigError
+from .transform import SCALE_RATIO, Transform
+
+
+def _range(label: str, value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if (not isinstance(value, list | tuple) or len(value) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):  # fmt: skip
+        raise ConfigError(f"value_range must be [low, high], got {value!r}")
+    return (float(value[0]), float(value[1]))
+
+
+def _transform(label: str, value: Any) -> dict[str, Any] | None:
+    return None if value is None else Transform.from_dict(value).to_dict()
 
 
 @dataclass
@@ -30,3 +50,41 @@ class DataConfig(Section):
     # seed here; they keep their split.)
     split_seed: int = setting(0, check=nonneg_int, label="split seed",
                               help="Seed of the permutation that carves missing splits.")  # fmt: skip
+    columns: tuple[str, ...] | None = setting(
+        None, check=str_list, label="columns",
+        help="CSV: the columns to use, by header name or 0-based index, e.g. age,income.")  # fmt: skip
+    drop_columns: tuple[str, ...] | None = setting(
+        None, check=str_list, label="drop_columns", help="CSV: columns to leave out."
+    )
+    label_column: str | None = setting(
+        None, check=optional(nonempty_str), label="label_column",
+        help="CSV: the column of class labels (kept apart from the features).")  # fmt: skip
+    impute: str | None = setting(
+        None, check=one_of("mean"), label="impute",
+        help="Fill missing values (empty, NaN, NA) with the training split's column mean; "
+        "without it missing values are refused.")  # fmt: skip
+    standardize: bool | None = setting(
+        None, check=optional(boolean), label="standardize",
+        default_text=f"on for Gaussian likelihoods on tabular data whose columns' stds differ "
+        f"more than {SCALE_RATIO:g}x",
+        help="Standardise each column (mean 0, std 1) before training; recorded in the run, "
+        "undone on output.")  # fmt: skip
+    image_shape: tuple[int, ...] | None = setting(
+        None, check=optional(int_list), label="image shape",
+        help="H,W or H,W,C: treat flat rows as images of this shape (pictures, outputs); "
+        "flat data is never guessed to be images.")  # fmt: skip
+    # What the run applies to the data, decided when it starts (``training.settings``), and
+    # the training data's range in its own units (pictures and outputs use it).
+    transform: dict[str, Any] | None = setting(None, check=_transform, user=False)
+    value_range: tuple[float, float] | None = setting(None, check=_range, user=False)
+
+    def validate(self) -> None:
+        csv_only = {"columns": self.columns, "drop_columns": self.drop_columns,
+                    "label_column": self.label_column}  # fmt: skip
+        given = [k for k, v in csv_only.items() if v is not None]
+        if given and not self.name.lower().endswith(".csv"):
+            raise ConfigError(
+                f"{', '.join(given)} select(s) CSV columns; {self.name} is not a .csv file"
+            )
+        if self.columns and self.drop_columns:
+            raise ConfigError("give either columns or drop_columns, not both")

@@ -8,12 +8,13 @@ seeded with the data's own ``split_seed``, so the same data always gives the sam
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import ConfigError, DataError
 from .config import DataConfig
+from .transform import Transform
 
 SPLITS = ("train", "valid", "test")
 
@@ -26,6 +27,9 @@ class Dataset:
     test: np.ndarray  # (N_test, D)
     image_shape: tuple[int, ...] | None = None
     labels: dict[str, np.ndarray] = field(default_factory=dict)  # split -> (N,) where known
+    source_dtype: str = "float32"  # the training split's dtype as read, before float32
+    value_range: tuple[float, float] | None = None  # the training split's, original units
+    transform: Transform | None = None  # applied to the splits above (original -> model)
 
     @property
     def dim(self) -> int:
@@ -36,9 +40,20 @@ class Dataset:
             raise ConfigError(f"unknown split {name!r}; choose one of: {', '.join(SPLITS)}")
         return getattr(self, name)
 
+    def with_transform(self, t: Transform | None) -> Dataset:
+        """The same data in the model's units (a no-op for None or if already applied)."""
+        if t is None or self.transform is not None:
+            return self
+        t.check_dim(self.dim, self.name)
+        return replace(self, train=t.apply(self.train), valid=t.apply(self.valid),
+                       test=t.apply(self.test), transform=t)  # fmt: skip
 
-def check_array(a: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, ...] | None]:
-    """Validate one split: numeric, non-empty, finite, (N, D) or (N, H, W). -> float32 (N, D)."""
+
+def check_array(
+    a: np.ndarray, what: str, allow_missing: bool = False
+) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """Validate one split: numeric, non-empty, finite (NaN allowed as "missing" if asked),
+    (N, D) or (N, H, W). -> float32 (N, D)."""
     if (
         not isinstance(a, np.ndarray)
         or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_)
@@ -54,19 +69,17 @@ def check_array(a: np.ndarray, what: str) -> tuple[np.ndarray, tuple[int, ...] |
         raise DataError(f"{what} is empty (shape {a.shape})")
     image_shape = tuple(int(s) for s in a.shape[1:]) if a.ndim == 3 else None
     x = a.reshape(a.shape[0], -1)
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
-        bad = np.argwhere(~np.isfinite(x))[0]
+    bad_values = ~np.isfinite(x) if x.dtype.kind == "f" else None
+    if bad_values is not None and allow_missing:
+        bad_values &= ~np.isnan(x)
+    if bad_values is not None and bad_values.any():
+        bad = np.argwhere(bad_values)[0]
         raise DataError(f"{what} holds NaN or Inf (first at row {bad[0]}, column {bad[1]})")
     with np.errstate(over="ignore"):  # reported below as one line, not as a warning
         x32 = x.astype(np.float32)
-    if not np.isfinite(x32).all():
+    if not np.isfinite(x32[~np.isnan(x32)] if allow_missing else x32).all():
         raise DataError(f"{what} holds values too large for float32")
     return np.ascontiguousarray(x32), image_shape
-
-
-def _square_shape(dim: int) -> tuple[int, int] | None:
-    side = math.isqrt(dim)
-    return (side, side) if side * side == dim and side >= 4 else None
 
 
 def finish(
@@ -80,16 +93,42 @@ def finish(
     origin = origin or name
     arrays: dict[str, np.ndarray] = {}
     for s, a in splits.items():
-        arrays[s], shape = check_array(a, f"{origin} ({s} split)")
+        arrays[s], shape = check_array(a, f"{origin} ({s} split)", config.impute is not None)
         image_shape = image_shape or shape
     dims = {s: a.shape[1] for s, a in arrays.items()}
     if len(set(dims.values())) > 1:
         raise DataError(f"{origin}: splits differ in number of features: {dims}")
     labels = dict(labels or {})
     _carve(arrays, labels, config)
-    dim = arrays["train"].shape[1]
-    return Dataset(name, arrays["train"], arrays["valid"], arrays["test"],
-                   image_shape or _square_shape(dim), labels)  # fmt: skip
+    if config.impute is not None:
+        _impute_means(arrays, origin)
+    image_shape = _image_shape(config.image_shape or image_shape, arrays["train"].shape[1], origin)
+    train = arrays["train"]
+    ds = Dataset(name, train, arrays["valid"], arrays["test"], image_shape, labels,
+                 source_dtype=np.asarray(splits["train"]).dtype.str,
+                 value_range=(float(train.min()), float(train.max())))  # fmt: skip
+    recorded = Transform.from_dict(config.transform) if config.transform else None
+    return ds.with_transform(recorded)
+
+
+def _image_shape(shape: tuple[int, ...] | None, dim: int, origin: str) -> tuple[int, ...] | None:
+    if shape is not None and math.prod(shape) != dim:
+        raise DataError(
+            f"{origin}: image shape {'x'.join(map(str, shape))} does not hold {dim} values"
+        )
+    return tuple(shape) if shape is not None else None
+
+
+def _impute_means(arrays: dict[str, np.ndarray], origin: str) -> None:
+    """Missing values (NaN) of every split become the training split's column mean."""
+    missing = np.isnan(arrays["train"]).all(0)
+    if missing.any():
+        col = int(np.argmax(missing))
+        raise DataError(f"{origin}: column {col} has no value in the training split to impute from")
+    means = np.nanmean(arrays["train"], 0)
+    for a in arrays.values():
+        rows, cols = np.nonzero(np.isnan(a))
+        a[rows, cols] = means[cols]
 
 
 def _carve(

@@ -77,28 +77,33 @@ def evaluate(
         result[name] = float(v.mean())
     result["elbo_stderr"] = _stderr(terms["elbo"])
     result["elbo_bits_per_dim"] = bits_per_dim(result["elbo"], dim)
+    ll_each = None  # (N,) IS log p(x) per example, averaged over the repeats
     if cfg.importance_samples > 0:
-        result.update(_importance(model, x, cfg, progress))
+        ll_each, importance = _importance(model, x, cfg, progress)
+        result.update(importance)
         result["log_likelihood_bits_per_dim"] = bits_per_dim(result["log_likelihood"], dim)
         result["gap"] = result["log_likelihood"] - result["elbo"]
     if cfg.refine_steps > 0:
-        result.update(_refined(model, x, cfg, progress, result))
+        result.update(_refined(model, x, cfg, progress, result, ll_each))
     result.update(latent_statistics(model, x))
-    result["bits_per_dim"] = bits_per_dim(result.get("log_likelihood", result["elbo"]), dim)
+    result["warnings"] = _warnings(result, cfg)
     result["seconds"] = time.perf_counter() - t0
     return result
 
 
-def _importance(model: VAE, x: Tensor, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
+def _importance(
+    model: VAE, x: Tensor, cfg: EvalConfig, progress: bool
+) -> tuple[Tensor, dict[str, Any]]:
     runs = [
         log_likelihood(model, x, cfg.importance_samples, batch_size=cfg.batch_size,
                        seed=derived_seed(cfg.seed, "importance", r), progress=progress)
         for r in range(cfg.repeats)
     ]  # each (N,)  # fmt: skip
     means = [float(ll.mean()) for ll in runs]
-    return {
+    each = torch.stack(runs).mean(0)  # (N,)
+    return each, {
         "log_likelihood": float(np.mean(means)),
-        "log_likelihood_stderr": _stderr(torch.stack(runs).mean(0)),
+        "log_likelihood_stderr": _stderr(each),
         "importance_samples": cfg.importance_samples,
         "repeats": cfg.repeats,
         "log_likelihood_repeats": means,
@@ -109,8 +114,9 @@ def _importance(model: VAE, x: Tensor, cfg: EvalConfig, progress: bool) -> dict[
 
 
 def _refined(
-    model: VAE, x: Tensor, cfg: EvalConfig, progress: bool, so_far: dict[str, Any]
-) -> dict[str, Any]:
+    model: VAE, x: Tensor, cfg: EvalConfig, progress: bool, so_far: dict[str, Any],
+    ll_each: Tensor | None,
+) -> dict[str, Any]:  # fmt: skip
     k = cfg.importance_samples if cfg.refined_proposal else 0
     refined = refined_estimates(model, x, steps=cfg.refine_steps, importance_samples=k,
                                 seed=derived_seed(cfg.seed, "refine"), progress=progress)  # fmt: skip
@@ -119,9 +125,24 @@ def _refined(
     if "log_likelihood" in refined:
         out["log_likelihood_refined_proposal"] = float(refined["log_likelihood"].mean())
     out["amortisation_gap"] = out["refined_elbo"] - so_far["elbo"]
-    if "log_likelihood" in so_far:
+    if ll_each is not None:
         out["approximation_gap"] = so_far["log_likelihood"] - out["refined_elbo"]
+        out["approximation_gap_stderr"] = _stderr(ll_each - refined["elbo"])  # paired
     return out
+
+
+def _warnings(r: dict[str, Any], cfg: EvalConfig) -> list[str]:
+    """What a reader of these numbers must know. The approximation gap is a KL, so ≥ 0: a
+    negative one beyond its standard error means IS with this k underestimates log p(x)."""
+    gap, err = r.get("approximation_gap"), r.get("approximation_gap_stderr")
+    if gap is not None and gap < -2 * max(err or 0.0, 1e-12):
+        return [
+            f"the approximation gap is negative ({gap:.3f} ± {err:.3f} nats), which no exact "
+            f"log p(x) allows: k = {cfg.importance_samples} importance samples are too few "
+            "for this model, so log p(x) is underestimated; raise -k (or add "
+            "--refined-proposal)"
+        ]
+    return []
 
 
 def _stderr(v: Tensor) -> float:

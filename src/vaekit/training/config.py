@@ -29,6 +29,8 @@ from ..models import PRIORS, ModelConfig
 from .optim import SCHEDULES
 
 FORMAT_VERSION = 2
+# Recorded from the data when a run starts; runs of format 1 have neither.
+DERIVED = {("data", "transform"), ("data", "value_range")}
 
 
 @dataclass
@@ -90,13 +92,15 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def differences(self, other: RunConfig) -> list[str]:
-        """The settings that differ, as 'section.name old -> new' (format version aside)."""
+        """The settings that differ, as 'section.name old -> new'. What is derived from the
+        data (its preprocessing and value range) is not a setting: the checkpoint's data
+        fingerprint guards it. The format version is not either."""
         mine, theirs = self.to_dict(), other.to_dict()
         return [
             f"{section}.{name} {value!r} -> {theirs[section].get(name)!r}"
             for section in ("model", "data", "train")
             for name, value in mine[section].items()
-            if theirs[section].get(name) != value
+            if theirs[section].get(name) != value and (section, name) not in DERIVED
         ]
 
     @classmethod

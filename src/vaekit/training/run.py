@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import torch
 
 from ..data import Dataset, load_dataset
+from ..data.transform import Transform
 from ..errors import ConfigError, RunDirError
 from ..models import VAE
 from ..runtime import entry_point
@@ -33,7 +35,7 @@ from .rundir import (
     read_config,
     run_lock,
 )  # fmt: skip
-from .settings import data_config, run_config
+from .settings import data_config, flat_settings, run_config
 
 DEFAULT_OUT = "runs/latest"
 
@@ -113,9 +115,9 @@ def _resume_config(
         where = saved.data if data_dir is None else replace(saved.data, data_dir=str(data_dir))
         dataset = load_dataset(where)
     given = {k: v for k, v in settings.items() if v is not None and k != "data_dir"}
-    if given:
-        mine = run_config({"data": saved.data.name, "data_dir": saved.data.data_dir,
-                           "split_seed": saved.data.split_seed, **given}, dataset)  # fmt: skip
+    if given:  # the run's own settings, with the given ones on top, must be the run's
+        mine, _ = run_config({**flat_settings(saved), **given}, dataset,
+                             preprocess=saved.format_version > 1)  # fmt: skip
         differ = saved.differences(mine)
         if differ:
             raise RunDirError(
@@ -125,17 +127,20 @@ def _resume_config(
     return saved, dataset
 
 
-def _format1_split_seed(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any]:
-    """Runs written before format 2 carved their splits with the training seed: the same
-    command rerun on such a run means that split, not the data's default one."""
-    if overwrite or settings.get("split_seed") is not None or not (out / CONFIG_FILE).is_file():
-        return settings
+def _format1(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
+    """The settings that the same command means for a run written before format 2, or None
+    if ``out`` holds no such run. Those runs carved their splits with the training seed and
+    trained on raw values (no preprocessing)."""
+    if overwrite or not (out / CONFIG_FILE).is_file():
+        return None
     try:
         saved = read_config(out)
     except RunDirError:
-        return settings  # reported, with its reason, when the directory's state is read
-    if saved.format_version == 1 and saved.data.split_seed == (settings.get("seed") or 0):
-        return {**settings, "split_seed": saved.data.split_seed}
+        return None  # reported, with its reason, when the directory's state is read
+    if saved.format_version != 1:
+        return None
+    if settings.get("split_seed") is None and saved.data.split_seed == (settings.get("seed") or 0):
+        settings = {**settings, "split_seed": saved.data.split_seed}
     return settings
 
 
@@ -166,9 +171,15 @@ def train(
     if resume:
         config, dataset = _resume_config(out, settings, dataset)
     else:
-        settings = _format1_split_seed(out, settings, overwrite)
+        legacy = _format1(out, settings, overwrite)
+        settings = settings if legacy is None else legacy
         dataset = dataset or load_dataset(data_config(settings))
-        config = run_config(settings, dataset)
+        config, notes = run_config(settings, dataset, preprocess=legacy is None)
+        if progress:
+            for note in notes:
+                print(f"vaekit: note: {note}", file=sys.stderr)
+    transform = config.data.transform
+    dataset = dataset.with_transform(Transform.from_dict(transform) if transform else None)
     model = build_model(config)  # before touching the run directory: --init-from may fail
     model.likelihood.check_dataset(dataset)
     files = RunFiles(out)  # decides whether this process writes (only the main one does)

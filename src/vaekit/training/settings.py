@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..configuration import section_kwargs, user_keys
+from ..configuration import section_kwargs, user_fields, user_keys
 from ..data import DataConfig, Dataset
+from ..data.transform import Transform, is_8bit, scales_differ
 from ..errors import ConfigError
 from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig, auto_likelihood
 from .config import RunConfig, TrainConfig
@@ -63,20 +65,66 @@ def initial_sigma(train: np.ndarray, floor: float) -> float:
     return float(max(np.std(train, dtype=np.float64), 10 * floor))
 
 
-def run_config(settings: dict[str, Any], dataset: Dataset) -> RunConfig:
-    """The RunConfig of flat ``settings`` for ``dataset`` (which fixes sizes and defaults)."""
+def flat_settings(config: RunConfig) -> dict[str, Any]:
+    """A run's own settings as flat keys (the inverse of :func:`run_config` for settings)."""
+    sections = ((DataConfig, config.data), (ModelConfig, config.model), (TrainConfig, config.train))
+    return {key: getattr(section, f.name) for cls, section in sections
+            for key, f in user_fields(cls).items()}  # fmt: skip
+
+
+def choose_transform(
+    data: DataConfig, dataset: Dataset, has_sigma: bool
+) -> tuple[Transform | None, str | None]:
+    """The preprocessing of a new run, and a note saying what was chosen and why.
+
+    8-bit data (uint8, 0–255) is scaled to [0, 1]; real-valued tabular data for a Gaussian
+    likelihood is standardised per column when ``standardize`` says so, or, by default, when
+    its columns' stds differ more than ``SCALE_RATIO``-fold. Images are never standardised
+    per pixel by default.
+    """
+    if dataset.transform is not None:  # loaded with a run's recorded preprocessing
+        return dataset.transform, None
+    if data.standardize or (data.standardize is None and has_sigma and dataset.image_shape is None
+                            and (ratio := scales_differ(dataset.train))):  # fmt: skip
+        why = "" if data.standardize else f" (column stds differ {ratio:.3g}-fold)"
+        t = Transform.standardize(dataset.train)
+        return (
+            t,
+            f"{t.describe()}{why}; recorded in the run and undone on output; --no-standardize keeps raw values",
+        )
+    if is_8bit(dataset.source_dtype, dataset.train):
+        t = Transform.eight_bit()
+        return t, f"{t.describe()}; recorded in the run and undone on output"
+    return None, None
+
+
+def run_config(
+    settings: dict[str, Any], dataset: Dataset, preprocess: bool = True
+) -> tuple[RunConfig, list[str]]:
+    """The RunConfig of flat ``settings`` for ``dataset`` (which fixes sizes and defaults),
+    and notes for the user about choices made from the data. ``preprocess=False`` keeps the
+    raw values (runs of format 1 were trained so)."""
     check_keys(settings)
     settings = _plain(settings)
     model_kw = section_kwargs(ModelConfig, settings)
     model_kw["likelihood"] = resolve_likelihood(model_kw.get("likelihood"), dataset.train)
     lik = LIKELIHOODS.lookup(model_kw["likelihood"])
+    data = data_config(settings)
+    transform, note = (choose_transform(data, dataset, lik.has_sigma) if preprocess
+                       else (dataset.transform, None))  # fmt: skip
+    train = dataset.with_transform(transform).train  # in the model's units
     if "sigma" not in model_kw and lik.learns_sigma:
-        model_kw["sigma"] = initial_sigma(dataset.train, model_kw.get("sigma_floor", SIGMA_FLOOR))
-    return RunConfig(
+        model_kw["sigma"] = initial_sigma(train, model_kw.get("sigma_floor", SIGMA_FLOOR))
+    config = RunConfig(
         model=ModelConfig(input_dim=dataset.dim, image_shape=dataset.image_shape, **model_kw),
-        data=data_config(settings),
+        data=replace(
+            data,
+            transform=None if transform is None else transform.to_dict(),
+            value_range=dataset.value_range,
+        ),
         train=TrainConfig(**section_kwargs(TrainConfig, settings)),
     )
+    return config, [note] if note else []
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
