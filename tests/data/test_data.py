@@ -116,3 +116,14 @@ def test_bad_csv_and_missing(tmp_path):
         load_dataset(str(tmp_path / "nope.npy"))
     with pytest.raises(ConfigError, match="unknown dataset"):
         load_dataset("imagenet")
+
+
+def test_the_readme_states_the_digits_split_the_code_makes():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    m = re.search(r"8×8 digits scaled to \[0, 1\], split\s+(\d+)/(\d+)/(\d+)", readme)
+    assert m, "README no longer states the digits split"
+    d = load_dataset("digits")
+    assert tuple(map(int, m.groups())) == (len(d.train), len(d.valid), len(d.test))

@@ -39,6 +39,12 @@ def _wait_for(path, timeout=120):
         time.sleep(0.01)
 
 
+def _finished(out):
+    """A summary that does not say the run was interrupted (a stopped run writes one too)."""
+    path = out / "summary.json"
+    return path.exists() and not json.loads(path.read_text())["interrupted"]
+
+
 def _rows(out):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     for r in rows:  # wall times differ between runs; everything else must not
@@ -68,7 +74,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, refere
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate(timeout=60)
-        if (out / "summary.json").exists():
+        if _finished(out):
             break
     assert kills >= 3
     _finish(out, "--checkpoint-every", "5")
@@ -87,7 +93,8 @@ def test_sigterm_checkpoints_and_resume_continues(tmp_path, reference):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "rerun the same command" in err
-    assert (out / CHECKPOINT_FILE).exists() and not (out / "summary.json").exists()
+    assert (out / CHECKPOINT_FILE).exists() and not _finished(out)
+    assert json.loads((out / "summary.json").read_text())["interrupted"] is True
     # --resume needs no settings: they are the run's own.
     cmd = [sys.executable, "-m", "vaekit", "train", "--resume", "--out", str(out), "--quiet"]
     done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..data import SPLITS, Dataset, load_dataset
+from ..data import SPLITS, Dataset, load_dataset, locate
 from ..data.transform import Transform
 from ..errors import DataError, RunDirError
 from ..models import LIKELIHOODS
@@ -36,8 +36,11 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[Run, Dataset]:
     """The run, and the data it was trained on (or ``data``), checked against the model."""
     run = load_run(run_dir)
-    cfg = run.config.data
-    ds = load_dataset(replace(cfg, name=data or cfg.name, data_dir=data_dir or cfg.data_dir))
+    cfg, same = locate(run.config.data, data)
+    if same is False:
+        click.echo(f"vaekit: note: {cfg.name} is not the file this run was trained on (its "
+                   "content differs): these numbers are for other data", err=True)  # fmt: skip
+    ds = load_dataset(replace(cfg, data_dir=data_dir or cfg.data_dir))
     if ds.dim != run.model.input_dim:
         raise DataError(
             f"data {ds.name} has {ds.dim} features per example but the model in {run_dir} was "

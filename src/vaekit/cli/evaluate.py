@@ -10,6 +10,7 @@ import click
 from ..data.transform import Transform
 from ..inference import EvalConfig, bits_per_dim
 from ..inference import evaluate as evaluate_model
+from ..runtime import use_threads
 from .common import data_options, run_and_data
 from .options import given, options_from
 
@@ -20,11 +21,15 @@ from .options import given, options_from
 @options_from(EvalConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--threads", type=int, help="CPU threads for torch (default: the cores it sees).")
 def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, as_json: bool,
-             quiet: bool, **options: Any) -> None:  # fmt: skip
+             quiet: bool, threads: int | None, **options: Any) -> None:  # fmt: skip
     """ELBO and its terms, log p(x) by importance sampling, and the anatomy of the gap."""
     config = EvalConfig(**given(options))  # checked before any work
+    n_threads = use_threads(threads)
     run, ds = run_and_data(run_dir, data, data_dir)
+    if not quiet:
+        click.echo(f"vaekit: {n_threads} thread(s) (--threads N to change)", err=True)
     res = evaluate_model(run.model, ds.split(split), config, progress=not quiet)
     res = {"split": split, "data": ds.name, **in_original_units(res, ds.transform, ds.dim)}
     for warning in res["warnings"]:

@@ -29,13 +29,14 @@ from .options import given, options_from
               help="Checkpoint every N steps (500) or every S seconds (30s, 5m), besides each "
               "epoch's end and on Ctrl-C/SIGTERM.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--threads", type=int, help="CPU threads for torch (default: the cores it sees).")
 def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_every: str,
-          quiet: bool, **options: Any) -> None:  # fmt: skip
+          quiet: bool, threads: int | None, **options: Any) -> None:  # fmt: skip
     """Train a VAE and write its run directory; rerun the same command to continue it."""
     settings = read_toml(config_file) if config_file else {}
     settings.update(given(options))
     run = train_run(overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
-                    progress=not quiet, **settings)  # fmt: skip
+                    progress=not quiet, threads=threads, **settings)  # fmt: skip
     s = run.summary or {}
     best = s.get("best_valid_score")
     label = make_objective(run.config.train).bound_label

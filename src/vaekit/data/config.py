@@ -77,6 +77,8 @@ class DataConfig(Section):
     # the training data's range in its own units (pictures and outputs use it).
     transform: dict[str, Any] | None = setting(None, check=_transform, user=False)
     value_range: tuple[float, float] | None = setting(None, check=_range, user=False)
+    # A digest of the data file's bytes: a run whose file has moved can check what is passed.
+    fingerprint: str | None = setting(None, check=optional(nonempty_str), user=False)
 
     def validate(self) -> None:
         csv_only = {"columns": self.columns, "drop_columns": self.drop_columns,

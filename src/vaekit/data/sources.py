@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataNotFoundError
 from ..registry import Registry
 from . import mnist
 from .config import DataConfig
@@ -35,6 +37,35 @@ def binarized_mnist(config: DataConfig) -> Dataset:
     return finish("binarized-mnist", splits, None, config, image_shape=(28, 28))
 
 
+def is_builtin(name: str) -> bool:
+    return name in DATASETS
+
+
+def is_file_name(name: str) -> bool:
+    """Whether ``name`` means a file rather than a data set's name."""
+    if is_builtin(name):
+        return False
+    path = Path(name).expanduser()
+    return path.suffix.lower() in FILE_SUFFIXES or path.exists() or "/" in name
+
+
+def canonical_name(name: str) -> str:
+    """A file as its absolute path, so a run works from any folder; anything else as it is."""
+    return str(Path(name).expanduser().resolve()) if is_file_name(name) else name
+
+
+def fingerprint(name: str) -> str | None:
+    """A digest of a data file's bytes (None for built-in data sets, known by name)."""
+    path = Path(name).expanduser()
+    if not is_file_name(name) or not path.is_file():
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
 def load_dataset(config: DataConfig | str = "digits", data_dir: str | None = None) -> Dataset:
     """Load, validate and split the data set a :class:`DataConfig` (or a name/path) names."""
     if isinstance(config, str):
@@ -43,10 +74,28 @@ def load_dataset(config: DataConfig | str = "digits", data_dir: str | None = Non
     builtin: Callable[[DataConfig], Dataset] | None = DATASETS.get(name)
     if builtin is not None:
         return builtin(config)
-    path = Path(name).expanduser()
-    if path.suffix.lower() in FILE_SUFFIXES or path.exists() or "/" in name:
-        return from_file(path, config)
+    if is_file_name(name):
+        return from_file(Path(name).expanduser(), config)
     raise ConfigError(
         f"unknown dataset {name!r}; use one of {', '.join(DATASETS)} or a path to a "
         f"{'/'.join(FILE_SUFFIXES)} file"
     )
+
+
+def locate(config: DataConfig, given: str | None) -> tuple[DataConfig, bool | None]:
+    """Where a run's data is now: ``given`` (a new path or name) or where it was recorded.
+
+    Returns the config to load and whether it is the run's own data by content (True/False;
+    None where unknown: a built-in name, or a run that recorded no fingerprint). A recorded
+    file that is gone is an error that says to pass ``--data``.
+    """
+    if given is not None:
+        moved = replace(config, name=canonical_name(str(given)))
+        same = None if config.fingerprint is None else fingerprint(moved.name) == config.fingerprint
+        return moved, same
+    if is_file_name(config.name) and not Path(config.name).expanduser().exists():
+        raise DataNotFoundError(
+            f"{config.name}, the data this run was trained on, is not there any more; pass "
+            "--data with where it is now (its content is checked against the run's)"
+        )
+    return config, None

@@ -15,6 +15,7 @@ from .entry import entry_point
 from .numerics import flush_denormals, flush_process_wide, flushing_denormals
 from .processes import is_main_process
 from .seeds import derived_seed
+from .threads import use_threads
 
 __all__ = ["derived_seed", "entry_point", "flush_denormals", "flush_process_wide",
-           "flushing_denormals", "is_main_process", "keep_freed_memory"]  # fmt: skip
+           "flushing_denormals", "is_main_process", "keep_freed_memory", "use_threads"]  # fmt: skip

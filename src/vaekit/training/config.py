@@ -30,7 +30,7 @@ from .optim import SCHEDULES
 
 FORMAT_VERSION = 2
 # Recorded from the data when a run starts; runs of format 1 have neither.
-DERIVED = {("data", "transform"), ("data", "value_range")}
+DERIVED = {("data", "transform"), ("data", "value_range"), ("data", "fingerprint")}
 
 
 @dataclass

@@ -191,8 +191,8 @@ class Trainer:
             run = Run(self.files.root, self.config, self.model.eval(), list(self.pos.metrics))
         write_pictures(self.files, run.model, self.dataset, self.config)
         s = summary(self.pos, self.objective, time.perf_counter() - self.run_t0, interrupted)
+        write_summary(self.files, s)  # also for a stopped run: "interrupted" says so
         if not interrupted:
-            write_summary(self.files, s)
             self.files.remove(CHECKPOINT_FILE)
         run.interrupted, run.summary = interrupted, s
         return run

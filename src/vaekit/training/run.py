@@ -15,11 +15,11 @@ from typing import Any
 
 import torch
 
-from ..data import Dataset, load_dataset
+from ..data import Dataset, canonical_name, load_dataset, locate
 from ..data.transform import Transform
 from ..errors import ConfigError, RunDirError
 from ..models import VAE
-from ..runtime import entry_point
+from ..runtime import entry_point, use_threads
 from .checkpoint import CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, parse_every, read_checkpoint
 from .config import RunConfig
 from .loop import Trainer
@@ -33,6 +33,7 @@ from .rundir import (
     load_run,
     load_weights,
     read_config,
+    read_summary,
     run_lock,
 )  # fmt: skip
 from .settings import data_config, flat_settings, run_config
@@ -79,6 +80,14 @@ def _writable_dir(out: Path) -> None:
         raise RunDirError(f"cannot write to run directory {out}: {e.strerror or e}") from None
 
 
+def _finished(out: Path) -> bool:
+    """A summary that does not say "interrupted" (a stopped run's summary does)."""
+    if not (out / SUMMARY_FILE).exists():
+        return False
+    summary = read_summary(out)
+    return not (summary or {}).get("interrupted", False)
+
+
 def _dir_state(out: Path, config: RunConfig, overwrite: bool) -> str:
     """What ``out`` holds: this run finished, this run to resume, or nothing to keep."""
     if (out / CONFIG_FILE).exists() and not overwrite:
@@ -93,7 +102,7 @@ def _dir_state(out: Path, config: RunConfig, overwrite: bool) -> str:
                 f"{out} already holds a run with other settings ({'; '.join(differ)}); pass "
                 "--overwrite to replace it or choose another --out"
             )
-        if (out / SUMMARY_FILE).exists():
+        if _finished(out):
             return FINISHED
         if (out / CHECKPOINT_FILE).exists():
             return RESUME
@@ -110,11 +119,15 @@ def _resume_config(
     if not (out / CONFIG_FILE).exists():
         raise RunDirError(f"nothing to resume in {out}: it holds no config.json")
     saved = read_config(out)
-    data_dir = settings.get("data_dir")
+    data_dir, moved = settings.get("data_dir"), settings.get("data")
+    where, same = locate(saved.data, None if moved is None else str(moved))
     if dataset is None:
-        where = saved.data if data_dir is None else replace(saved.data, data_dir=str(data_dir))
+        where = where if data_dir is None else replace(where, data_dir=str(data_dir))
         dataset = load_dataset(where)
-    given = {k: v for k, v in settings.items() if v is not None and k != "data_dir"}
+    # --data-dir says where built-in data lives now, and --data where a moved file is: not
+    # settings, as long as the file is the run's own (the checkpoint checks that too).
+    location = {"data_dir"} | ({"data"} if same else set())
+    given = {k: v for k, v in settings.items() if v is not None and k not in location}
     if given:  # the run's own settings, with the given ones on top, must be the run's
         mine, _ = run_config({**flat_settings(saved), **given}, dataset,
                              preprocess=saved.format_version > 1)  # fmt: skip
@@ -141,6 +154,9 @@ def _format1(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, 
         return None
     if settings.get("split_seed") is None and saved.data.split_seed == (settings.get("seed") or 0):
         settings = {**settings, "split_seed": saved.data.split_seed}
+    given = settings.get("data")  # they recorded a file as given; the same file is the same data
+    if given is not None and canonical_name(str(given)) == canonical_name(saved.data.name):
+        settings = {**settings, "data": saved.data.name}
     return settings
 
 
@@ -153,6 +169,7 @@ def train(
     resume: bool = False,
     checkpoint_every: str | int | None = DEFAULT_CHECKPOINT_EVERY,
     progress: bool = True,
+    threads: int | None = None,
     **settings: Any,
 ) -> Run:
     """Train a VAE and write its run directory; returns the run with its best model loaded.
@@ -161,13 +178,16 @@ def train(
     ``latent_dim=20``, ``hidden="200,200"``, ``likelihood="bernoulli"``, ``data="digits"``…).
     A run directory holding the same settings and a checkpoint is continued where it stopped
     (``resume=True`` insists on that and may omit the settings); a finished one is returned
-    as it is.
+    as it is. ``threads`` sets torch's threads for the process (default: as they are, which
+    is the cores torch sees).
     """
+    n_threads = use_threads(threads)  # process-wide, like the CLI's --threads
     out = Path(out or settings.pop("out", None) or DEFAULT_OUT)
     settings.pop("out", None)
     every = parse_every(checkpoint_every)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other; choose one")
+    notes: list[str] = []
     if resume:
         config, dataset = _resume_config(out, settings, dataset)
     else:
@@ -175,9 +195,6 @@ def train(
         settings = settings if legacy is None else legacy
         dataset = dataset or load_dataset(data_config(settings))
         config, notes = run_config(settings, dataset, preprocess=legacy is None)
-        if progress:
-            for note in notes:
-                print(f"vaekit: note: {note}", file=sys.stderr)
     transform = config.data.transform
     dataset = dataset.with_transform(Transform.from_dict(transform) if transform else None)
     model = build_model(config)  # before touching the run directory: --init-from may fail
@@ -194,6 +211,12 @@ def train(
             return load_run(out)
         if resume and state != RESUME:
             raise RunDirError(f"nothing to resume in {out}: it holds no checkpoint")
+        if progress:  # said once the run is sure to start, so a refusal stays one line
+            lines = [
+                f"{n_threads} thread(s) (--threads N to change)",
+                *(f"note: {n}" for n in notes),
+            ]
+            print("".join(f"vaekit: {line}\n" for line in lines), end="", file=sys.stderr)
         trainer = Trainer(config, dataset, files, progress, model, every)
         if state == RESUME:
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))

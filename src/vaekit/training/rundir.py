@@ -7,6 +7,7 @@ file, never a torn one.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -38,6 +39,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # as open() would make it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
             f.flush()
@@ -47,6 +49,13 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 class RunFiles:
@@ -242,7 +251,9 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         model = VAE(config.model)
     load_weights(model, _run_file(run_dir, WEIGHTS_FILE))
     model.eval()
-    return Run(Path(run_dir), config, model, read_metrics(run_dir), read_summary(run_dir))
+    summary = read_summary(run_dir)
+    interrupted = bool(summary and summary.get("interrupted"))
+    return Run(Path(run_dir), config, model, read_metrics(run_dir), summary, interrupted)
 
 
 def load(run_dir: str | os.PathLike) -> VAE:

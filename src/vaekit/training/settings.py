@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..configuration import section_kwargs, user_fields, user_keys
-from ..data import DataConfig, Dataset
+from ..data import DataConfig, Dataset, canonical_name, fingerprint
 from ..data.transform import Transform, is_8bit, scales_differ
 from ..errors import ConfigError
 from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig, auto_likelihood
@@ -46,7 +46,11 @@ def _plain(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def data_config(settings: dict[str, Any]) -> DataConfig:
-    return DataConfig(**section_kwargs(DataConfig, _plain(settings)))
+    """The data settings; a file is recorded by its absolute path (runs work from any folder)."""
+    kw = section_kwargs(DataConfig, _plain(settings))
+    if isinstance(kw.get("name"), str) and kw["name"]:
+        kw["name"] = canonical_name(kw["name"])
+    return DataConfig(**kw)
 
 
 def resolve_likelihood(name: str | None, train: np.ndarray) -> str:
@@ -121,6 +125,7 @@ def run_config(
             data,
             transform=None if transform is None else transform.to_dict(),
             value_range=dataset.value_range,
+            fingerprint=fingerprint(data.name),
         ),
         train=TrainConfig(**section_kwargs(TrainConfig, settings)),
     )

@@ -1,0 +1,116 @@
+"""Everyday use (issue 14): runs that work from any folder, files as the umask makes them,
+a summary for stopped runs too."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+
+import vaekit
+from vaekit.cli import main
+
+RNG = np.random.default_rng(0)
+
+
+def _cli(args, capsys):
+    code = 0
+    try:
+        main([str(a) for a in args])
+    except SystemExit as e:
+        code = e.code or 0
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_a_run_works_from_any_folder_and_a_moved_file_is_found_by_content(
+    tmp_path, monkeypatch, capsys
+):
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir()
+    elsewhere.mkdir()
+    np.save(work / "mine.npy", RNG.random((150, 6)).astype(np.float32))
+    monkeypatch.chdir(work)  # a relative path, as a user types it
+    args = ["train", "--data", "mine.npy", "--epochs", "1", "--hidden", "4", "--out", "run",
+            "--quiet"]  # fmt: skip
+    assert _cli(args, capsys)[0] == 0
+    assert json.loads((work / "run" / "config.json").read_text())["data"]["name"] == str(
+        work / "mine.npy"
+    )
+    monkeypatch.chdir(elsewhere)
+    assert _cli(["evaluate", work / "run", "-k", "5", "--quiet"], capsys)[0] == 0
+    os.rename(work / "mine.npy", elsewhere / "moved.npy")
+    code, _, err = _cli(["evaluate", work / "run", "-k", "5", "--quiet"], capsys)
+    assert code == 2 and "is not there any more" in err and "--data" in err
+    code, _, err = _cli(["evaluate", work / "run", "--data", "moved.npy", "-k", "5", "--quiet"],
+                        capsys)  # fmt: skip
+    assert code == 0 and "note" not in err
+    np.save(elsewhere / "other.npy", RNG.random((150, 6)).astype(np.float32))
+    code, _, err = _cli(["evaluate", work / "run", "--data", "other.npy", "-k", "5", "--quiet"],
+                        capsys)  # fmt: skip
+    assert code == 0 and "not the file this run was trained on" in err
+
+
+def test_resume_finds_a_moved_file_by_content(tmp_path, monkeypatch):
+    np.save(tmp_path / "mine.npy", RNG.random((150, 6)).astype(np.float32))
+    from vaekit.training import loop
+
+    real = loop.Trainer._end_epoch
+
+    def stop_after_first(self, bar):  # a run stopped after its first epoch
+        real(self, bar)
+        raise loop._Stopped
+
+    monkeypatch.setattr(loop.Trainer, "_end_epoch", stop_after_first)
+    vaekit.train(data=str(tmp_path / "mine.npy"), epochs=3, hidden="4", out=tmp_path / "r",
+                 progress=False)  # fmt: skip
+    monkeypatch.setattr(loop.Trainer, "_end_epoch", real)
+    os.rename(tmp_path / "mine.npy", tmp_path / "moved.npy")
+    run = vaekit.train(out=tmp_path / "r", resume=True, data=str(tmp_path / "moved.npy"),
+                       progress=False)  # fmt: skip
+    assert run.summary["epochs_run"] == 3 and not run.interrupted
+
+
+def test_files_get_the_umask_permissions_and_stopped_runs_a_summary(tmp_path, monkeypatch):
+    from vaekit.training import loop
+
+    real = loop.Trainer._end_epoch
+
+    def stop_after_first(self, bar):
+        real(self, bar)
+        raise loop._Stopped
+
+    monkeypatch.setattr(loop.Trainer, "_end_epoch", stop_after_first)
+    run = vaekit.train(data="digits", epochs=3, hidden="4", latent_dim=2, out=tmp_path / "r",
+                       progress=False)  # fmt: skip
+    assert run.interrupted
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["epochs_run"] == 1
+    assert vaekit.load_run(tmp_path / "r").interrupted
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for name in ("config.json", "model.safetensors", "metrics.jsonl", "summary.json",
+                 "checkpoint.safetensors", "samples.png"):  # fmt: skip
+        mode = stat.S_IMODE((tmp_path / "r" / name).stat().st_mode)
+        assert mode == 0o666 & ~mask, (name, oct(mode))
+    monkeypatch.setattr(loop.Trainer, "_end_epoch", real)
+    done = vaekit.train(data="digits", epochs=3, hidden="4", latent_dim=2, out=tmp_path / "r",
+                        progress=False)  # fmt: skip
+    assert not done.interrupted and done.summary["epochs_run"] == 3  # the same command resumed
+
+
+def test_threads_are_set_and_said_once(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        code, _, err = _cli(["train", "--epochs", "1", "--hidden", "4", "--latent-dim", "2",
+                             "--threads", "1", "--out", tmp_path / "r"], capsys)  # fmt: skip
+        assert code == 0 and err.count("1 thread(s)") == 1
+        assert torch.get_num_threads() == 1
+        code, _, err = _cli(["train", "--threads", "0", "--out", tmp_path / "x"], capsys)
+        assert code == 2 and "threads" in err
+    finally:
+        torch.set_num_threads(before)
