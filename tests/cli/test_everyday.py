@@ -114,3 +114,21 @@ def test_threads_are_set_and_said_once(tmp_path, capsys):
         assert code == 2 and "threads" in err
     finally:
         torch.set_num_threads(before)
+
+
+def test_arrays_and_datasets_from_python_are_recorded_as_such(tmp_path, capsys):
+    x = RNG.random((120, 5)).astype(np.float32)
+    run = vaekit.train(data=x, epochs=1, hidden="4", out=tmp_path / "a", progress=False)
+    assert run.config.data.name == "memory:array" and run.config.model.input_dim == 5
+    code, _, err = _cli(["evaluate", tmp_path / "a", "-k", "5", "--quiet"], capsys)
+    assert code == 2 and "given in Python" in err and "--data" in err
+    np.save(tmp_path / "x.npy", x)
+    code, _, _ = _cli(["evaluate", tmp_path / "a", "--data", tmp_path / "x.npy", "-k", "5",
+                       "--quiet"], capsys)  # fmt: skip
+    assert code == 0
+    mine = vaekit.Dataset("mine", x[:80], x[80:100], x[100:])
+    run = vaekit.train(dataset=mine, epochs=1, hidden="4", out=tmp_path / "b", progress=False)
+    assert run.config.data.name == "memory:mine"  # not the default "digits"
+    split = vaekit.train(data={"train": x[:100], "test": x[100:]}, epochs=1, hidden="4",
+                         out=tmp_path / "c", progress=False)  # fmt: skip
+    assert split.config.data.name == "memory:array"

@@ -82,7 +82,9 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, refere
         reference / "model.safetensors"
     ).read_bytes()
     assert _rows(out) == _rows(reference)
-    assert not (out / CHECKPOINT_FILE).exists()  # a finished run keeps no checkpoint
+    # A finished run keeps its final state (for --resume --epochs N): past the last epoch.
+    final = read_checkpoint(out / CHECKPOINT_FILE, _fingerprint_of(out)).position
+    assert (final.epoch, final.step_in_epoch) == (26, 0)
 
 
 def test_sigterm_checkpoints_and_resume_continues(tmp_path, reference):

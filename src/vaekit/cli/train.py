@@ -38,6 +38,10 @@ def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_eve
     run = train_run(overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
                     progress=not quiet, threads=threads, **settings)  # fmt: skip
     s = run.summary or {}
+    if run.already_finished:
+        click.echo(f"{run.run_dir} already holds this finished run ({s.get('epochs_run', 0)} "
+                   "epochs): nothing to do; add --resume --epochs N to continue it for longer")  # fmt: skip
+        return
     best = s.get("best_valid_score")
     label = make_objective(run.config.train).bound_label
     click.echo(

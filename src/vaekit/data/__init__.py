@@ -9,7 +9,16 @@ from __future__ import annotations
 from .config import DataConfig
 from .dataset import SPLITS, Dataset, check_array
 from .files import read_npy, read_npz
-from .sources import DATASETS, canonical_name, fingerprint, is_builtin, load_dataset, locate
+from .sources import (
+    DATASETS,
+    MEMORY,
+    canonical_name,
+    fingerprint,
+    from_memory,
+    is_builtin,
+    load_dataset,
+    locate,
+)
 
 __all__ = ["DATASETS", "SPLITS", "DataConfig", "Dataset", "canonical_name", "check_array",
-           "fingerprint", "is_builtin", "load_dataset", "locate", "read_npy", "read_npz"]  # fmt: skip
+           "MEMORY", "fingerprint", "from_memory", "is_builtin", "load_dataset", "locate", "read_npy", "read_npz"]  # fmt: skip

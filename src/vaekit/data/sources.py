@@ -6,14 +6,15 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataNotFoundError
+from ..errors import ConfigError, DataError, DataNotFoundError
 from ..registry import Registry
 from . import mnist
 from .config import DataConfig
-from .dataset import Dataset, finish
+from .dataset import SPLITS, Dataset, finish
 from .files import FILE_SUFFIXES, from_file
 
 # name -> function(DataConfig) -> Dataset
@@ -35,6 +36,25 @@ def binarized_mnist(config: DataConfig) -> Dataset:
     """Larochelle & Murray's static binarization, 50k/10k/10k (see :mod:`.mnist`)."""
     splits = mnist.load(config.data_dir)
     return finish("binarized-mnist", splits, None, config, image_shape=(28, 28))
+
+
+# Names of data that came as arrays or Dataset objects in Python, not from a name or a file.
+MEMORY = "memory:"
+
+
+def from_memory(data: Any, config: DataConfig) -> Dataset:
+    """A Dataset from arrays in Python: one (N, D) or (N, H, W) array, or a dict of splits
+    (``train`` required; ``valid``, ``test``, ``<split>_labels`` optional); a Dataset as it is.
+    Recorded under a ``memory:`` name, which later commands cannot reload by themselves."""
+    if isinstance(data, Dataset):
+        return data if data.name.startswith(MEMORY) or is_builtin(data.name) or is_file_name(
+            data.name) else replace(data, name=MEMORY + data.name)  # fmt: skip
+    arrays = data if isinstance(data, dict) else {"train": data}
+    if "train" not in arrays:
+        raise DataError("data given as a dict needs a 'train' array (and optionally valid, test)")
+    splits = {k: np.asarray(v) for k, v in arrays.items() if k in SPLITS}
+    labels = {k: np.asarray(arrays[f"{k}_labels"]) for k in splits if f"{k}_labels" in arrays}
+    return finish(f"{MEMORY}array", splits, labels, config)
 
 
 def is_builtin(name: str) -> bool:
@@ -89,6 +109,11 @@ def locate(config: DataConfig, given: str | None) -> tuple[DataConfig, bool | No
     None where unknown: a built-in name, or a run that recorded no fingerprint). A recorded
     file that is gone is an error that says to pass ``--data``.
     """
+    if given is None and config.name.startswith(MEMORY):
+        raise DataNotFoundError(
+            f"this run was trained on data given in Python ({config.name}); pass --data with a "
+            "file holding it (.npy, .npz or .csv)"
+        )
     if given is not None:
         moved = replace(config, name=canonical_name(str(given)))
         same = None if config.fingerprint is None else fingerprint(moved.name) == config.fingerprint

@@ -31,6 +31,8 @@ from .optim import SCHEDULES
 FORMAT_VERSION = 2
 # Recorded from the data when a run starts; runs of format 1 have neither.
 DERIVED = {("data", "transform"), ("data", "value_range"), ("data", "fingerprint")}
+# Settings that only say how long a run goes: `--resume` may change them (a run that grows).
+GROWABLE = {("train", "epochs"), ("train", "patience")}
 
 
 @dataclass
@@ -61,6 +63,9 @@ class TrainConfig(Section):
     weight_decay: float = setting(0.0, check=nonneg_float, label="weight decay",
                                   help="Decoupled weight decay (AdamW) of the networks' "
                                   "weight matrices.")  # fmt: skip
+    patience: int | None = setting(None, check=optional(positive_int), label="patience",
+                                   help="Stop when the validation score has not improved for "
+                                   "this many epochs (default: off).")  # fmt: skip
     init_from: str | None = setting(None, check=optional(nonempty_str), label="init_from",
                                     help="Start from this run directory's best weights.")  # fmt: skip
 
@@ -91,16 +96,18 @@ class RunConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
-    def differences(self, other: RunConfig) -> list[str]:
+    def differences(self, other: RunConfig, growing: bool = False) -> list[str]:
         """The settings that differ, as 'section.name old -> new'. What is derived from the
         data (its preprocessing and value range) is not a setting: the checkpoint's data
-        fingerprint guards it. The format version is not either."""
+        fingerprint guards it. The format version is not either; with ``growing``, neither
+        are the settings that only say how long the run goes (GROWABLE)."""
         mine, theirs = self.to_dict(), other.to_dict()
+        ignored = DERIVED | (GROWABLE if growing else set())
         return [
             f"{section}.{name} {value!r} -> {theirs[section].get(name)!r}"
             for section in ("model", "data", "train")
             for name, value in mine[section].items()
-            if theirs[section].get(name) != value and (section, name) not in DERIVED
+            if theirs[section].get(name) != value and (section, name) not in ignored
         ]
 
     @classmethod

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 from ..data import Dataset
-from ..errors import ModelFileError, NumericalError
+from ..errors import ConfigError, ModelFileError, NumericalError
 from ..inference import make_objective
 from ..models import VAE
 from .checkpoint import (
@@ -26,7 +27,7 @@ from .checkpoint import (
     checkpoint_bytes,
     data_fingerprint,
 )
-from .config import RunConfig
+from .config import RunConfig, TrainConfig
 from .epoch_end import (
     ModelSelection,
     summary,
@@ -67,6 +68,8 @@ class Trainer:
         self.perm: torch.Tensor | None = None  # (N,) this epoch's data order
         self.loss_sum = self._zero()
         self.stops = StopRequests()
+        self.pending: dict[str, Any] = {}  # fields for the next metrics row
+        self.stopped_early = False
 
     def _zero(self) -> torch.Tensor:
         return torch.zeros((), dtype=torch.float64, device=self.device)
@@ -82,6 +85,19 @@ class Trainer:
         self.pos, self.loss_sum = ckpt.position, ckpt.loss_sum.to(self.device)
         self.perm = None if ckpt.perm is None else ckpt.perm.to(self.device)
 
+    def grow(self, before: TrainConfig) -> None:
+        """Continue a resumed run past the length it had (``before``): the schedule is built
+        for the new length (done in __init__, its step count restored by ``resume``), and the
+        next metrics row says so. A cosine schedule then follows the new, longer curve from
+        the current step: its learning rate, near 0 at the old end, rises to that curve."""
+        done = self.pos.epoch - 1
+        if self.config.train.epochs < done:
+            raise ConfigError(
+                f"{self.files.root} has already trained {done} epochs; --epochs must be at "
+                f"least that to continue it"
+            )
+        self.pending = {"grown_from_epochs": before.epochs, "epochs": self.config.train.epochs}
+
     def run(self) -> Run:
         tc = self.config.train
         self.run_t0 = time.perf_counter() - self.pos.seconds
@@ -90,7 +106,7 @@ class Trainer:
                    desc="training", unit="step", disable=not self.progress, dynamic_ncols=True)  # fmt: skip
         with self.stops:
             try:
-                while self.pos.epoch <= tc.epochs:
+                while self.pos.epoch <= tc.epochs and not self._out_of_patience():
                     self._steps(bar)
                     self._end_epoch(bar)
             except (_Stopped, KeyboardInterrupt):  # KeyboardInterrupt: a second signal, or no
@@ -98,6 +114,13 @@ class Trainer:
             finally:
                 bar.close()
         return self._finish(interrupted)
+
+    def _out_of_patience(self) -> bool:
+        """``patience`` epochs have ended since the best one (early stopping)."""
+        patience = self.config.train.patience
+        done = self.pos.epoch - 1
+        self.stopped_early = bool(patience and done - self.pos.best_epoch >= patience)
+        return self.stopped_early
 
     def _steps(self, bar: tqdm) -> None:
         """The rest of the current epoch's optimiser steps."""
@@ -163,6 +186,8 @@ class Trainer:
         }
         score = self.selection.update(self.pos, row, self.model)
         row["seconds"] = time.perf_counter() - self.epoch_t0
+        row.update(self.pending)
+        self.pending = {}
         self.pos.metrics.append(row)
         write_metrics(self.files, self.pos.metrics)
         bar.set_postfix(epoch=row["epoch"], loss=f"{row['train_loss']:.2f}",
@@ -191,9 +216,10 @@ class Trainer:
             run = Run(self.files.root, self.config, self.model.eval(), list(self.pos.metrics))
         write_pictures(self.files, run.model, self.dataset, self.config)
         s = summary(self.pos, self.objective, time.perf_counter() - self.run_t0, interrupted)
-        write_summary(self.files, s)  # also for a stopped run: "interrupted" says so
-        if not interrupted:
-            self.files.remove(CHECKPOINT_FILE)
+        s["stopped_early"] = self.stopped_early
+        # Also for a stopped run ("interrupted" says so). The last checkpoint stays, also of a
+        # finished run: it is the state a longer run (--resume --epochs N) continues from.
+        write_summary(self.files, s)
         run.interrupted, run.summary = interrupted, s
         return run
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import torch
 
-from ..data import Dataset, canonical_name, load_dataset, locate
+from ..data import Dataset, canonical_name, from_memory, load_dataset, locate
 from ..data.transform import Transform
 from ..errors import ConfigError, RunDirError
 from ..models import VAE
 from ..runtime import entry_point, use_threads
 from .checkpoint import CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, parse_every, read_checkpoint
-from .config import RunConfig
+from .config import GROWABLE, RunConfig
 from .loop import Trainer
 from .rundir import (
     CONFIG_FILE,
@@ -88,19 +88,21 @@ def _finished(out: Path) -> bool:
     return not (summary or {}).get("interrupted", False)
 
 
-def _dir_state(out: Path, config: RunConfig, overwrite: bool) -> str:
+def _dir_state(out: Path, config: RunConfig, overwrite: bool, growing: bool = False) -> str:
     """What ``out`` holds: this run finished, this run to resume, or nothing to keep."""
     if (out / CONFIG_FILE).exists() and not overwrite:
         try:
-            differ = read_config(out).differences(config)
+            differ = read_config(out).differences(config, growing)
         except RunDirError as e:  # config.json unreadable: say so, not "other settings"
             raise RunDirError(
                 f"{e}; pass --overwrite to replace the run in {out} or choose another --out"
             ) from None
         if differ:
+            grow = all(d.split(" ")[0] in {".".join(g) for g in GROWABLE} for d in differ)
+            hint = "; to continue this run for longer, add --resume" if grow else ""
             raise RunDirError(
                 f"{out} already holds a run with other settings ({'; '.join(differ)}); pass "
-                "--overwrite to replace it or choose another --out"
+                f"--overwrite to replace it or choose another --out{hint}"
             )
         if _finished(out):
             return FINISHED
@@ -131,13 +133,31 @@ def _resume_config(
     if given:  # the run's own settings, with the given ones on top, must be the run's
         mine, _ = run_config({**flat_settings(saved), **given}, dataset,
                              preprocess=saved.format_version > 1)  # fmt: skip
-        differ = saved.differences(mine)
+        differ = saved.differences(mine, growing=True)
+        grown = {f: getattr(mine.train, f) for s, f in GROWABLE if s == "train"}
+        saved = replace(saved, train=replace(saved.train, **grown))
         if differ:
             raise RunDirError(
                 f"--resume continues {out} with its own settings (config.json); these differ: "
                 f"{'; '.join(differ)}; drop the other options or pass --overwrite to start again"
             )
     return saved, dataset
+
+
+def _in_memory(
+    settings: dict[str, Any], dataset: Dataset | None
+) -> tuple[dict[str, Any], Dataset | None]:
+    """``data=`` an array, a dict of arrays or a Dataset (or ``dataset=``): the Dataset, and
+    its name as the ``data`` setting, so the run records what it was trained on."""
+    data = settings.get("data")
+    if dataset is None and data is not None and not isinstance(data, str | os.PathLike):
+        without = {k: v for k, v in settings.items() if k != "data"}
+        dataset = from_memory(data, data_config(without))
+    elif dataset is not None:
+        dataset = from_memory(dataset, data_config(settings))
+    if dataset is not None:
+        settings = {**settings, "data": dataset.name}
+    return settings, dataset
 
 
 def _format1(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
@@ -193,6 +213,7 @@ def train(
     else:
         legacy = _format1(out, settings, overwrite)
         settings = settings if legacy is None else legacy
+        settings, dataset = _in_memory(settings, dataset)
         dataset = dataset or load_dataset(data_config(settings))
         config, notes = run_config(settings, dataset, preprocess=legacy is None)
     transform = config.data.transform
@@ -204,13 +225,18 @@ def train(
         _writable_dir(out)
     # Two processes training one directory would interleave checkpoints.
     with run_lock(out) if files.writes else contextlib.nullcontext():
-        state = _dir_state(out, config, overwrite)
-        if state == FINISHED:
-            if progress:
-                print(f"{out} already holds this finished run; nothing to do.")
-            return load_run(out)
-        if resume and state != RESUME:
-            raise RunDirError(f"nothing to resume in {out}: it holds no checkpoint")
+        state = _dir_state(out, config, overwrite, growing=resume)
+        grown = resume and read_config(out).train != config.train
+        if state == FINISHED and not grown:
+            run = load_run(out)
+            run.already_finished = True
+            return run
+        if resume and not (out / CHECKPOINT_FILE).exists():
+            raise RunDirError(
+                f"nothing to resume in {out}: it holds no checkpoint"
+                + (" (it finished before vaekit kept a finished run's final state; start a "
+                   "new run from its weights with --init-from)" if state == FINISHED else "")
+            )  # fmt: skip
         if progress:  # said once the run is sure to start, so a refusal stays one line
             lines = [
                 f"{n_threads} thread(s) (--threads N to change)",
@@ -218,8 +244,11 @@ def train(
             ]
             print("".join(f"vaekit: {line}\n" for line in lines), end="", file=sys.stderr)
         trainer = Trainer(config, dataset, files, progress, model, every)
-        if state == RESUME:
+        if state in (RESUME, FINISHED):
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
+            if grown:
+                trainer.grow(read_config(out).train)
+                files.write(CONFIG_FILE, config.to_json())  # the run's new length, recorded
         else:
             files.remove(METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE, WEIGHTS_FILE)
             files.write(CONFIG_FILE, config.to_json())

@@ -241,6 +241,7 @@ class Run:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] | None = None
     interrupted: bool = False
+    already_finished: bool = False  # train() found it finished and did nothing
 
 
 def load_run(run_dir: str | os.PathLike) -> Run:
