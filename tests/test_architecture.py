@@ -92,7 +92,12 @@ def test_registered_names_are_the_cli_choices():
 def test_defaults_shown_in_help_are_the_dataclass_defaults():
     help_text = " ".join(CliRunner().invoke(cli, ["train", "--help"], terminal_width=200)
                          .output.split())  # fmt: skip
-    assert "Passes over the training data. (default: 50)" in help_text
+    from vaekit.training.config import MIN_EPOCHS, MIN_STEPS
+
+    assert (
+        f"Passes over the training data. (default: {MIN_EPOCHS}, or more to make at least {MIN_STEPS:,}"
+        in help_text
+    )
     assert f"(default: {vaekit.TrainConfig().lr})" in help_text
     ev = " ".join(CliRunner().invoke(cli, ["evaluate", "--help"], terminal_width=200)
                   .output.split())  # fmt: skip

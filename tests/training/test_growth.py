@@ -77,3 +77,15 @@ def test_patience_stops_when_validation_stops_improving(tmp_path):
     scores = [r["valid_elbo"] for r in run.metrics]
     assert max(scores) == pytest.approx(s["best_valid_score"])
     assert all(v < s["best_valid_score"] for v in scores[s["best_epoch"] :])
+
+
+def test_the_default_length_is_at_least_50_epochs_and_2000_steps(tmp_path):
+    from vaekit.training.config import default_epochs
+
+    assert default_epochs(50_000, 128) == 50  # MNIST: 391 steps an epoch, 19,550 steps
+    assert default_epochs(409, 128) == 500  # breast cancer's train split: 4 steps an epoch
+    x = np.random.default_rng(0).random((40, 3)).astype(np.float32)  # 29 rows train after carving
+    run = vaekit.train(data=x, hidden="4", out=tmp_path / "r", progress=False, batch_size=16,
+                       patience=1)  # fmt: skip
+    assert run.config.train.epochs == default_epochs(29, 16) == 1000  # 2 steps an epoch
+    assert run.summary["stopped_early"]  # and patience keeps it short

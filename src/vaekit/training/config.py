@@ -29,6 +29,17 @@ from ..models import PRIORS, ModelConfig
 from .optim import SCHEDULES
 
 FORMAT_VERSION = 2
+# The default length of a run: at least this many epochs and this many optimiser steps. On
+# small data 50 epochs are few steps (409 rows, batch 128: 200 steps), far from trained.
+MIN_EPOCHS, MIN_STEPS = 50, 2000
+
+
+def default_epochs(n_train: int, batch_size: int) -> int:
+    """At least MIN_EPOCHS epochs and MIN_STEPS optimiser steps."""
+    steps_per_epoch = -(-n_train // batch_size)
+    return max(MIN_EPOCHS, -(-MIN_STEPS // steps_per_epoch))
+
+
 # Recorded from the data when a run starts; runs of format 1 have neither.
 DERIVED = {("data", "transform"), ("data", "value_range"), ("data", "fingerprint")}
 # Settings that only say how long a run goes: `--resume` may change them (a run that grows).
@@ -37,7 +48,9 @@ GROWABLE = {("train", "epochs"), ("train", "patience")}
 
 @dataclass
 class TrainConfig(Section):
-    epochs: int = setting(50, check=positive_int, help="Passes over the training data.")
+    epochs: int = setting(50, check=positive_int, help="Passes over the training data.",
+                          default_text=f"{MIN_EPOCHS}, or more to make at least {MIN_STEPS:,} "
+                          "optimiser steps on small data")  # fmt: skip
     batch_size: int = setting(128, check=positive_int, label="batch size",
                               help="Examples per step.")  # fmt: skip
     lr: float = setting(1e-3, check=positive_float, label="learning rate",

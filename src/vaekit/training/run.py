@@ -174,6 +174,8 @@ def _format1(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, 
         return None
     if settings.get("split_seed") is None and saved.data.split_seed == (settings.get("seed") or 0):
         settings = {**settings, "split_seed": saved.data.split_seed}
+    if settings.get("epochs") is None:  # their default was 50 epochs, whatever the data
+        settings = {**settings, "epochs": 50}
     given = settings.get("data")  # they recorded a file as given; the same file is the same data
     if given is not None and canonical_name(str(given)) == canonical_name(saved.data.name):
         settings = {**settings, "data": saved.data.name}

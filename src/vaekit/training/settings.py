@@ -19,7 +19,7 @@ from ..data import DataConfig, Dataset, canonical_name, fingerprint
 from ..data.transform import Transform, is_8bit, scales_differ
 from ..errors import ConfigError
 from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig, auto_likelihood
-from .config import RunConfig, TrainConfig
+from .config import RunConfig, TrainConfig, default_epochs
 
 SECTIONS = (DataConfig, ModelConfig, TrainConfig)
 # Keys that are not settings of the run but a TOML file may hold: where the run goes.
@@ -127,9 +127,20 @@ def run_config(
             value_range=dataset.value_range,
             fingerprint=fingerprint(data.name),
         ),
-        train=TrainConfig(**section_kwargs(TrainConfig, settings)),
+        train=TrainConfig(**_train_kw(settings, len(dataset.train))),
     )
     return config, [note] if note else []
+
+
+def _train_kw(settings: dict[str, Any], n_train: int) -> dict[str, Any]:
+    """TrainConfig's settings; the default length comes from the data (``default_epochs``)."""
+    kw = section_kwargs(TrainConfig, settings)
+    if "epochs" not in kw:
+        batch = kw.get("batch_size", TrainConfig.batch_size)
+        kw["epochs"] = (
+            default_epochs(n_train, batch) if isinstance(batch, int) and batch > 0 else 50
+        )
+    return kw
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
