@@ -128,10 +128,10 @@ def test_flat_data_is_never_guessed_to_be_images(tmp_path, capsys):
 def test_csv_columns_labels_and_missing_values(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,kind,c\n1,2,cat,3\n4,,dog,6\n7,8,cat,9\n10,11,dog,12\n13,14,cat,15\n")
-    with pytest.raises(vaekit.DataError, match="not a number.*label-column"):
+    with pytest.raises(vaekit.DataError, match="not a number.*label_column"):
         vaekit.load_dataset(str(path))
     cfg = dict(name=str(path), label_column="kind", valid_fraction=0.2)
-    with pytest.raises(vaekit.DataError, match=r"missing value.*row 2, column 'b'.*--impute mean"):
+    with pytest.raises(vaekit.DataError, match=r"missing value.*row 2, column 'b'.*impute='mean'"):
         vaekit.load_dataset(vaekit.DataConfig(**cfg))
     ds = vaekit.load_dataset(vaekit.DataConfig(**cfg, impute="mean", test_fraction=0.2))
     assert ds.dim == 3 and not np.isnan(ds.train).any()
@@ -171,3 +171,19 @@ def test_a_run_records_its_data_range_for_pictures(tmp_path):
                        progress=False)  # fmt: skip
     assert run.config.data.value_range == (0.0, 1.0)
     torch.manual_seed(0)
+
+
+def test_errors_speak_python_to_python_and_flags_on_the_command_line(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", RNG.random((50, 3)))
+    vaekit.train(data=str(tmp_path / "x.npy"), epochs=1, hidden="4", out=tmp_path / "r",
+                 progress=False)  # fmt: skip
+    with pytest.raises(vaekit.RunDirError) as e:
+        vaekit.train(data=str(tmp_path / "x.npy"), epochs=2, hidden="4", out=tmp_path / "r",
+                     progress=False)  # fmt: skip
+    assert "overwrite=True" in str(e.value) and "resume=True" in str(e.value)
+    assert "--" not in str(e.value)
+    code, _, err = _cli(["train", "--data", tmp_path / "x.npy", "--epochs", "2", "--hidden", "4",
+                         "--out", tmp_path / "r"], capsys)  # fmt: skip
+    assert code == 2 and "--overwrite" in err and "--resume" in err and "=True" not in err
+    with pytest.raises(vaekit.ConfigError, match=r"refined_proposal uses.*refine_steps=N"):
+        vaekit.EvalConfig(refined_proposal=True)

@@ -239,7 +239,7 @@ def test_parse_checkpoint_every(text, steps, seconds):
 
 @pytest.mark.parametrize("text", ["0", "-5", "1.5", "abc", "10h", ""])
 def test_parse_checkpoint_every_rejects_nonsense(text):
-    with pytest.raises(vaekit.ConfigError, match="checkpoint-every"):
+    with pytest.raises(vaekit.ConfigError, match="checkpoint_every"):
         parse_every(text)
 
 

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from ..errors import VaekitError
+from ..errors import VaekitError, speaking_cli
 from ..runtime import flush_process_wide, keep_freed_memory
 from .common import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from .evaluate import evaluate
@@ -29,7 +29,13 @@ for _command in (train, evaluate, sample, reconstruct, encode, decode):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: a VaekitError becomes 'vaekit: error: …' and exit code 2, no traceback."""
+    """Entry point: a VaekitError becomes 'vaekit: error: …' and exit code 2, no traceback.
+    Messages name options as flags here (``speaking_cli``), as Python arguments elsewhere."""
+    with speaking_cli():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="vaekit", standalone_mode=False)
     except click.exceptions.Abort:

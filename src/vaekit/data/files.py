@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, DataNotFoundError
+from ..errors import DataError, DataNotFoundError, opt
 from .config import DataConfig
 from .dataset import SPLITS, Dataset, finish
 
@@ -108,7 +108,7 @@ def read_csv(path: Path, text_columns: tuple[str, ...] = ()) -> Table:
                     raise DataError(
                         f"{path}: row {i + 1}, column {names[j]!r} holds {cell[:40]!r}, not a "
                         "number: not a numeric CSV file (a text column of class labels goes in "
-                        "--label-column)"
+                        f"{opt('label_column')})"
                     ) from None
     return Table(values, names, text)
 
@@ -197,7 +197,7 @@ def _csv_splits(
         r, c = missing[0]
         raise DataError(
             f"{path}: {len(missing)} missing value(s), the first at row {r + 1}, column "
-            f"{names[keep[c]]!r}; fill them in, drop the column (--drop-columns) or pass "
-            "--impute mean"
+            f"{names[keep[c]]!r}; fill them in, drop the column ({opt('drop_columns')}) or pass "
+            f"{opt('impute', 'mean')}"
         )
     return {"train": x}, labels

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import DataError, DataNotFoundError
+from ..errors import DataError, DataNotFoundError, opt
 from .files import read_npz
 
 SPLITS = ("train", "valid", "test")
@@ -123,7 +123,8 @@ def _not_found_message(data_dir: str | os.PathLike | None, failure: str | None) 
     tried = f"; the download failed: {failure}" if failure else ""
     return (
         f"binarized MNIST not found (looked in: {places}{tried}); put {NPZ_NAME} or the three "
-        f"binarized_mnist_{{train,valid,test}}.amat files in one of these, or pass --data-dir DIR"
+        f"binarized_mnist_{{train,valid,test}}.amat files in one of these, or pass "
+        f"{opt('data_dir', 'DIR')}"
     )
 
 

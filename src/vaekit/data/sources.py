@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, DataNotFoundError
+from ..errors import ConfigError, DataError, DataNotFoundError, opt
 from ..registry import Registry
 from . import mnist
 from .config import DataConfig
@@ -111,7 +111,7 @@ def locate(config: DataConfig, given: str | None) -> tuple[DataConfig, bool | No
     """
     if given is None and config.name.startswith(MEMORY):
         raise DataNotFoundError(
-            f"this run was trained on data given in Python ({config.name}); pass --data with a "
+            f"this run was trained on data given in Python ({config.name}); pass {opt('data')} with a "
             "file holding it (.npy, .npz or .csv)"
         )
     if given is not None:
@@ -121,6 +121,6 @@ def locate(config: DataConfig, given: str | None) -> tuple[DataConfig, bool | No
     if is_file_name(config.name) and not Path(config.name).expanduser().exists():
         raise DataNotFoundError(
             f"{config.name}, the data this run was trained on, is not there any more; pass "
-            "--data with where it is now (its content is checked against the run's)"
+            f"{opt('data')} with where it is now (its content is checked against the run's)"
         )
     return config, None

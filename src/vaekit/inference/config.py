@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..configuration import Section, boolean, nonneg_int, positive_int, setting
-from ..errors import ConfigError
+from ..errors import ConfigError, opt
 
 
 @dataclass
@@ -31,6 +31,6 @@ class EvalConfig(Section):
     def validate(self) -> None:
         if self.refined_proposal and self.refine_steps == 0:
             raise ConfigError(
-                "--refined-proposal uses the refined q(z|x) as the proposal: give it "
-                "--refine-steps N too (100 is a good start)"
+                f"{opt('refined_proposal')} uses the refined q(z|x) as the proposal: give it "
+                f"{opt('refine_steps', 'N')} too (100 is a good start)"
             )

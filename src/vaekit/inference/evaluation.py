@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import flag, opt, render
 from ..models import VAE
 from ..runtime import derived_seed, flushing_denormals
 from .config import EvalConfig
@@ -137,10 +138,12 @@ def _warnings(r: dict[str, Any], cfg: EvalConfig) -> list[str]:
     gap, err = r.get("approximation_gap"), r.get("approximation_gap_stderr")
     if gap is not None and gap < -2 * max(err or 0.0, 1e-12):
         return [
-            f"the approximation gap is negative ({gap:.3f} ± {err:.3f} nats), which no exact "
-            f"log p(x) allows: k = {cfg.importance_samples} importance samples are too few "
-            "for this model, so log p(x) is underestimated; raise -k (or add "
-            "--refined-proposal)"
+            render(  # now: the result is data, kept after the caller's context ends
+                f"the approximation gap is negative ({gap:.3f} ± {err:.3f} nats), which no exact "
+                f"log p(x) allows: k = {cfg.importance_samples} importance samples are too few "
+                f"for this model, so log p(x) is underestimated; raise {opt('importance_samples')} (or add "
+                f"{flag('refined_proposal')})"
+            )
         ]
     return []
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
+from ..errors import ConfigError, opt
 from ..models import VAE, kl_per_dim
 from ..registry import Registry
 from .importance import log_likelihood
@@ -100,7 +100,8 @@ class ELBO(Objective):
     def check_settings(cls, train: Any) -> None:
         if train.dreg:
             raise ConfigError(
-                "--dreg is a gradient estimator of the iwae objective; add --objective iwae"
+                f"{opt('dreg')} is a gradient estimator of the iwae objective; add "
+                f"{opt('objective', 'iwae')}"
             )
 
     def __call__(
@@ -156,7 +157,7 @@ class IWAE(Objective):
         if train.beta != 1 or train.warmup_epochs or train.free_bits:
             raise ConfigError(
                 "beta, KL warm-up and free bits apply to the elbo objective only; "
-                "drop them or use --objective elbo"
+                f"drop them or use {opt('objective', 'elbo')}"
             )
 
     @property

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
-from ..errors import DataError
+from ..errors import DataError, opt
 from ..registry import Registry
 
 # Learned decoder stds never go below this (keeps log p(x|z) bounded). The one definition.
@@ -104,7 +104,8 @@ class BernoulliLikelihood(Likelihood):
             v = x[bad].flat[0]
             raise DataError(
                 f"{what} is not binary (found value {v:g}) but the 'bernoulli' likelihood needs "
-                "0/1 data; binarize it or use a gaussian likelihood (e.g. --likelihood gaussian-shared)"
+                f"0/1 data; binarize it or use a gaussian likelihood (e.g. "
+                f"{opt('likelihood', 'gaussian-shared')})"
             )
 
 

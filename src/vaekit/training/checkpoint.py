@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from ..errors import ConfigError, ModelFileError
+from ..errors import ConfigError, ModelFileError, flag, opt
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT = "vaekit-checkpoint-2"
@@ -155,11 +155,11 @@ def read_checkpoint(path: Path, fingerprint: str) -> Checkpoint:
     except (OSError, SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ModelFileError(
             f"{path} is corrupt or truncated ({e}); delete it to restart the run from scratch "
-            "(or pass --overwrite)"
+            f"(or pass {flag('overwrite')})"
         ) from None
     if meta.get("fingerprint") != fingerprint:
         raise ModelFileError(
-            f"{path} was written while training on other data; pass --overwrite to restart "
+            f"{path} was written while training on other data; pass {flag('overwrite')} to restart "
             "the run on this data"
         )
     return Checkpoint(tensors, meta)
@@ -201,7 +201,7 @@ def parse_every(value: str | int | None) -> Every:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|m|min)?", text)
     if m is None or float(m.group(1)) <= 0 or (m.group(2) is None and "." in m.group(1)):
         raise ConfigError(
-            f"--checkpoint-every must be a number of steps (500) or of seconds or minutes "
+            f"{opt('checkpoint_every')} must be a number of steps (500) or of seconds or minutes "
             f"(30s, 5m), got {value!r}"
         )
     number, unit = float(m.group(1)), m.group(2)

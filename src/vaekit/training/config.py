@@ -23,7 +23,7 @@ from ..configuration import (
     setting,
 )
 from ..data import DataConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, opt
 from ..inference import IWAE, OBJECTIVES
 from ..models import PRIORS, ModelConfig
 from .optim import SCHEDULES
@@ -99,7 +99,7 @@ class RunConfig:
         if self.train.free_bits and not PRIORS[self.model.prior].factorised:
             raise ConfigError(
                 "free bits need a prior that factorises over latent dimensions; "
-                "use --prior standard or drop --free-bits"
+                f"use {opt('prior', 'standard')} or drop {opt('free_bits')}"
             )
 
     def to_dict(self) -> dict[str, Any]:

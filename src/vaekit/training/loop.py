@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import Dataset
-from ..errors import ConfigError, ModelFileError, NumericalError
+from ..errors import ConfigError, ModelFileError, NumericalError, flag, opt
 from ..inference import make_objective
 from ..models import VAE
 from .checkpoint import (
@@ -80,7 +80,7 @@ class Trainer:
         except (RuntimeError, KeyError, ValueError, TypeError) as e:
             raise ModelFileError(
                 f"{self.files.path(CHECKPOINT_FILE)} does not fit this run ({e}); delete it or "
-                "pass --overwrite to start again"
+                f"pass {flag('overwrite')} to start again"
             ) from None
         self.pos, self.loss_sum = ckpt.position, ckpt.loss_sum.to(self.device)
         self.perm = None if ckpt.perm is None else ckpt.perm.to(self.device)
@@ -93,7 +93,7 @@ class Trainer:
         done = self.pos.epoch - 1
         if self.config.train.epochs < done:
             raise ConfigError(
-                f"{self.files.root} has already trained {done} epochs; --epochs must be at "
+                f"{self.files.root} has already trained {done} epochs; {opt('epochs')} must be at "
                 f"least that to continue it"
             )
         self.pending = {"grown_from_epochs": before.epochs, "epochs": self.config.train.epochs}
@@ -167,8 +167,8 @@ class Trainer:
             kept = "no checkpoint had been written yet"
         raise NumericalError(
             f"{what} at epoch {self.pos.epoch}, step {i + 1}: the likely cause is a learning rate "
-            f"too high for this data (try a smaller --lr) or unscaled data; {kept} (rerun with "
-            "other settings and --overwrite)"
+            f"too high for this data (try a smaller {opt('lr')}) or unscaled data; {kept} (rerun "
+            f"with other settings and {flag('overwrite')})"
         )
 
     def _end_epoch(self, bar: tqdm) -> None:

@@ -17,7 +17,7 @@ import torch
 
 from ..data import Dataset, canonical_name, from_memory, load_dataset, locate
 from ..data.transform import Transform
-from ..errors import ConfigError, RunDirError
+from ..errors import ConfigError, RunDirError, flag, opt, render
 from ..models import VAE
 from ..runtime import entry_point, use_threads
 from .checkpoint import CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, parse_every, read_checkpoint
@@ -58,7 +58,7 @@ def build_model(config: RunConfig) -> VAE:
                 if v != here[name]
             )
             raise ConfigError(
-                f"--init-from {src} holds a model of another shape or likelihood ({diff}); "
+                f"{opt('init_from', src)} holds a model of another shape or likelihood ({diff}); "
                 "give this run the same model settings"
             )
         load_weights(model, src / WEIGHTS_FILE)
@@ -70,7 +70,7 @@ FRESH, RESUME, FINISHED = "fresh", "resume", "finished"
 
 def _writable_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise RunDirError(f"--out {out} is a file, not a directory")
+        raise RunDirError(f"{opt('out', out)} is a file, not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".vaekit-write-test"
@@ -95,14 +95,14 @@ def _dir_state(out: Path, config: RunConfig, overwrite: bool, growing: bool = Fa
             differ = read_config(out).differences(config, growing)
         except RunDirError as e:  # config.json unreadable: say so, not "other settings"
             raise RunDirError(
-                f"{e}; pass --overwrite to replace the run in {out} or choose another --out"
+                f"{e}; pass {flag('overwrite')} to replace the run in {out} or choose another {opt('out')}"
             ) from None
         if differ:
             grow = all(d.split(" ")[0] in {".".join(g) for g in GROWABLE} for d in differ)
-            hint = "; to continue this run for longer, add --resume" if grow else ""
+            hint = f"; to continue this run for longer, add {flag('resume')}" if grow else ""
             raise RunDirError(
                 f"{out} already holds a run with other settings ({'; '.join(differ)}); pass "
-                f"--overwrite to replace it or choose another --out{hint}"
+                f"{flag('overwrite')} to replace it or choose another {opt('out')}{hint}"
             )
         if _finished(out):
             return FINISHED
@@ -138,8 +138,9 @@ def _resume_config(
         saved = replace(saved, train=replace(saved.train, **grown))
         if differ:
             raise RunDirError(
-                f"--resume continues {out} with its own settings (config.json); these differ: "
-                f"{'; '.join(differ)}; drop the other options or pass --overwrite to start again"
+                f"{opt('resume')} continues {out} with its own settings (config.json); these "
+                f"differ: {'; '.join(differ)}; drop the other options or pass {flag('overwrite')} "
+                "to start again"
             )
     return saved, dataset
 
@@ -208,7 +209,9 @@ def train(
     settings.pop("out", None)
     every = parse_every(checkpoint_every)
     if resume and overwrite:
-        raise ConfigError("--resume and --overwrite contradict each other; choose one")
+        raise ConfigError(
+            f"{opt('resume')} and {opt('overwrite')} contradict each other; choose one"
+        )
     notes: list[str] = []
     if resume:
         config, dataset = _resume_config(out, settings, dataset)
@@ -237,14 +240,14 @@ def train(
             raise RunDirError(
                 f"nothing to resume in {out}: it holds no checkpoint"
                 + (" (it finished before vaekit kept a finished run's final state; start a "
-                   "new run from its weights with --init-from)" if state == FINISHED else "")
+                   f"new run from its weights with {opt('init_from')})" if state == FINISHED else "")
             )  # fmt: skip
         if progress:  # said once the run is sure to start, so a refusal stays one line
             lines = [
-                f"{n_threads} thread(s) (--threads N to change)",
+                f"{n_threads} thread(s) ({opt('threads', 'N')} to change)",
                 *(f"note: {n}" for n in notes),
             ]
-            print("".join(f"vaekit: {line}\n" for line in lines), end="", file=sys.stderr)
+            print("".join(f"vaekit: {render(line)}\n" for line in lines), end="", file=sys.stderr)
         trainer = Trainer(config, dataset, files, progress, model, every)
         if state in (RESUME, FINISHED):
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))

@@ -17,7 +17,7 @@ import numpy as np
 from ..configuration import section_kwargs, user_fields, user_keys
 from ..data import DataConfig, Dataset, canonical_name, fingerprint
 from ..data.transform import Transform, is_8bit, scales_differ
-from ..errors import ConfigError
+from ..errors import ConfigError, flag
 from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig, auto_likelihood
 from .config import RunConfig, TrainConfig, default_epochs
 
@@ -94,7 +94,7 @@ def choose_transform(
         t = Transform.standardize(dataset.train)
         return (
             t,
-            f"{t.describe()}{why}; recorded in the run and undone on output; --no-standardize keeps raw values",
+            f"{t.describe()}{why}; recorded in the run and undone on output; {flag('no_standardize')} keeps raw values",
         )
     if is_8bit(dataset.source_dtype, dataset.train):
         t = Transform.eight_bit()
