@@ -175,7 +175,7 @@ def reference(
 
 def ours(ds: vaekit.Dataset, epochs: int, out: Path, h: int = H, latent: int = L,
          batch: int = B, seed: int = 0) -> tuple[list[float], vaekit.Run]:  # fmt: skip
-    run = vaekit.train(dataset=ds, data="binarized-mnist", out=out, overwrite=True, progress=False,
+    run = vaekit.train(dataset=ds, data="binarized-mnist", out=out, overwrite=True, quiet=True,
                        epochs=epochs, hidden=str(h), latent_dim=latent, likelihood="bernoulli",
                        batch_size=batch, lr=1e-3, seed=seed)  # fmt: skip
     return [m["train_seconds"] for m in run.metrics], run

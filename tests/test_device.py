@@ -67,7 +67,7 @@ def test_the_check_can_fail():
 )
 def test_training_creates_nothing_on_a_default_device(tmp_path, settings):
     with torch.device("meta"):
-        run = vaekit.train(data="digits", epochs=2, hidden="4", latent_dim=2, progress=False,
+        run = vaekit.train(data="digits", epochs=2, hidden="4", latent_dim=2, quiet=True,
                            out=tmp_path / "r", checkpoint_every="3", **settings)  # fmt: skip
     assert run.summary["epochs_run"] == 2 and run.model.device.type == "cpu"
 
@@ -79,5 +79,5 @@ def test_resuming_creates_nothing_on_a_default_device(tmp_path):
     src = Path(__file__).parent / "fixtures" / "v0.1-runs" / "unfinished"
     shutil.copytree(src, tmp_path / "r")
     with torch.device("meta"):
-        run = vaekit.train(out=tmp_path / "r", resume=True, progress=False)
+        run = vaekit.train(out=tmp_path / "r", resume=True, quiet=True)
     assert run.summary["epochs_run"] == 3

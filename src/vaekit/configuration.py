@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -209,3 +210,13 @@ def int_list(label: str, value: Any) -> tuple[int, ...]:
     if not isinstance(value, list | tuple):
         raise ConfigError(f"{label} must be a list of whole numbers, got {value!r}")
     return tuple(positive_int(f"each entry of {label}", v) for v in value)
+
+
+def quiet_from(settings: dict[str, Any], quiet: bool) -> bool:
+    """``quiet``, or ``not progress`` for callers still using vaekit 0.1's name (removed from
+    ``settings``, with a DeprecationWarning): one word, as on the command line."""
+    if "progress" not in settings:
+        return quiet
+    warnings.warn("progress= is now quiet= (the command line's --quiet): pass quiet=True "
+                  "instead of progress=False", DeprecationWarning, stacklevel=3)  # fmt: skip
+    return not boolean("progress", settings.pop("progress"))

@@ -65,11 +65,11 @@ def test_resume_finds_a_moved_file_by_content(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loop.Trainer, "_end_epoch", stop_after_first)
     vaekit.train(data=str(tmp_path / "mine.npy"), epochs=3, hidden="4", out=tmp_path / "r",
-                 progress=False)  # fmt: skip
+                 quiet=True)  # fmt: skip
     monkeypatch.setattr(loop.Trainer, "_end_epoch", real)
     os.rename(tmp_path / "mine.npy", tmp_path / "moved.npy")
     run = vaekit.train(out=tmp_path / "r", resume=True, data=str(tmp_path / "moved.npy"),
-                       progress=False)  # fmt: skip
+                       quiet=True)  # fmt: skip
     assert run.summary["epochs_run"] == 3 and not run.interrupted
 
 
@@ -84,7 +84,7 @@ def test_files_get_the_umask_permissions_and_stopped_runs_a_summary(tmp_path, mo
 
     monkeypatch.setattr(loop.Trainer, "_end_epoch", stop_after_first)
     run = vaekit.train(data="digits", epochs=3, hidden="4", latent_dim=2, out=tmp_path / "r",
-                       progress=False)  # fmt: skip
+                       quiet=True)  # fmt: skip
     assert run.interrupted
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["interrupted"] is True and summary["epochs_run"] == 1
@@ -97,7 +97,7 @@ def test_files_get_the_umask_permissions_and_stopped_runs_a_summary(tmp_path, mo
         assert mode == 0o666 & ~mask, (name, oct(mode))
     monkeypatch.setattr(loop.Trainer, "_end_epoch", real)
     done = vaekit.train(data="digits", epochs=3, hidden="4", latent_dim=2, out=tmp_path / "r",
-                        progress=False)  # fmt: skip
+                        quiet=True)  # fmt: skip
     assert not done.interrupted and done.summary["epochs_run"] == 3  # the same command resumed
 
 
@@ -118,7 +118,7 @@ def test_threads_are_set_and_said_once(tmp_path, capsys):
 
 def test_arrays_and_datasets_from_python_are_recorded_as_such(tmp_path, capsys):
     x = RNG.random((120, 5)).astype(np.float32)
-    run = vaekit.train(data=x, epochs=1, hidden="4", out=tmp_path / "a", progress=False)
+    run = vaekit.train(data=x, epochs=1, hidden="4", out=tmp_path / "a", quiet=True)
     assert run.config.data.name == "memory:array" and run.config.model.input_dim == 5
     code, _, err = _cli(["evaluate", tmp_path / "a", "-k", "5", "--quiet"], capsys)
     assert code == 2 and "given in Python" in err and "--data" in err
@@ -127,8 +127,8 @@ def test_arrays_and_datasets_from_python_are_recorded_as_such(tmp_path, capsys):
                        "--quiet"], capsys)  # fmt: skip
     assert code == 0
     mine = vaekit.Dataset("mine", x[:80], x[80:100], x[100:])
-    run = vaekit.train(dataset=mine, epochs=1, hidden="4", out=tmp_path / "b", progress=False)
+    run = vaekit.train(dataset=mine, epochs=1, hidden="4", out=tmp_path / "b", quiet=True)
     assert run.config.data.name == "memory:mine"  # not the default "digits"
     split = vaekit.train(data={"train": x[:100], "test": x[100:]}, epochs=1, hidden="4",
-                         out=tmp_path / "c", progress=False)  # fmt: skip
+                         out=tmp_path / "c", quiet=True)  # fmt: skip
     assert split.config.data.name == "memory:array"

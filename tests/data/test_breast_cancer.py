@@ -21,7 +21,7 @@ def test_breast_cancer_csv_with_default_settings(tmp_path):
     np.savetxt(raw, d.data, delimiter=",", header=header, comments="")
     np.savetxt(by_hand, (d.data - d.data.mean(0)) / d.data.std(0), delimiter=",", header=header,
                comments="")  # fmt: skip
-    runs = {p.name: vaekit.train(data=str(p), out=tmp_path / p.stem, progress=False)
+    runs = {p.name: vaekit.train(data=str(p), out=tmp_path / p.stem, quiet=True)
             for p in (raw, by_hand)}  # fmt: skip
     mine, theirs = runs["bc.csv"], runs["bc_standardised.csv"]
     assert mine.config.data.transform["kind"] == "standardize"  # chosen from the data

@@ -38,7 +38,7 @@ def test_carved_splits_belong_to_the_data_not_to_the_training_seed(tmp_path):
     import vaekit
 
     runs = [vaekit.train(data="digits", epochs=1, hidden="4", latent_dim=2, seed=s,
-                         out=tmp_path / str(s), progress=False) for s in (0, 5)]  # fmt: skip
+                         out=tmp_path / str(s), quiet=True) for s in (0, 5)]  # fmt: skip
     assert [r.config.data.split_seed for r in runs] == [0, 0]
     a, b = (load_dataset(r.config.data) for r in runs)
     np.testing.assert_array_equal(a.test, b.test)

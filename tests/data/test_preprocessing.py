@@ -168,7 +168,7 @@ def test_imputed_values_are_the_training_means(tmp_path):
 
 def test_a_run_records_its_data_range_for_pictures(tmp_path):
     run = vaekit.train(data="digits", epochs=1, hidden="4", latent_dim=2, out=tmp_path / "r",
-                       progress=False)  # fmt: skip
+                       quiet=True)  # fmt: skip
     assert run.config.data.value_range == (0.0, 1.0)
     torch.manual_seed(0)
 
@@ -176,10 +176,10 @@ def test_a_run_records_its_data_range_for_pictures(tmp_path):
 def test_errors_speak_python_to_python_and_flags_on_the_command_line(tmp_path, capsys):
     np.save(tmp_path / "x.npy", RNG.random((50, 3)))
     vaekit.train(data=str(tmp_path / "x.npy"), epochs=1, hidden="4", out=tmp_path / "r",
-                 progress=False)  # fmt: skip
+                 quiet=True)  # fmt: skip
     with pytest.raises(vaekit.RunDirError) as e:
         vaekit.train(data=str(tmp_path / "x.npy"), epochs=2, hidden="4", out=tmp_path / "r",
-                     progress=False)  # fmt: skip
+                     quiet=True)  # fmt: skip
     assert "overwrite=True" in str(e.value) and "resume=True" in str(e.value)
     assert "--" not in str(e.value)
     code, _, err = _cli(["train", "--data", tmp_path / "x.npy", "--epochs", "2", "--hidden", "4",
@@ -187,3 +187,23 @@ def test_errors_speak_python_to_python_and_flags_on_the_command_line(tmp_path, c
     assert code == 2 and "--overwrite" in err and "--resume" in err and "=True" not in err
     with pytest.raises(vaekit.ConfigError, match=r"refined_proposal uses.*refine_steps=N"):
         vaekit.EvalConfig(refined_proposal=True)
+
+
+def test_gaussian_diag_starts_each_column_at_its_own_std(tmp_path):
+    """Unstandardised columns of different scales: each σ starts at its column's std (the
+    optimum of a model that ignores z), not at one pooled value (issue 14)."""
+    x = RNG.normal(size=(200, 3)) * [0.05, 1.0, 300.0]
+    np.save(tmp_path / "x.npy", x)
+    run = vaekit.train(data=str(tmp_path / "x.npy"), likelihood="gaussian-diag",
+                       standardize=False, epochs=1, hidden="4", out=tmp_path / "r", quiet=True)  # fmt: skip
+    ds = vaekit.load_dataset(run.config.data)
+    np.testing.assert_allclose(run.config.model.sigma_start, ds.train.std(0), rtol=1e-6)
+    fresh = vaekit.VAE(run.config.model)  # the config alone rebuilds the starting σ
+    start = fresh.likelihood.scale(torch.zeros(1, 3))[0].detach().numpy()
+    np.testing.assert_allclose(start, ds.train.std(0), rtol=1e-5)
+    again = vaekit.train(data=str(tmp_path / "x.npy"), likelihood="gaussian-diag",
+                         standardize=False, epochs=1, hidden="4", out=tmp_path / "r", quiet=True)  # fmt: skip
+    assert again.already_finished  # the same command is the same run
+    given = vaekit.train(data=str(tmp_path / "x.npy"), likelihood="gaussian-diag", sigma=2.0,
+                         epochs=1, hidden="4", out=tmp_path / "g", quiet=True)  # fmt: skip
+    assert given.config.model.sigma_start is None  # a given sigma is every column's start

@@ -85,7 +85,25 @@ def test_bernoulli_runs_store_no_sigma(tmp_path):
     x = (np.random.default_rng(0).random((200, 16)) > 0.5).astype(np.float32)
     np.save(tmp_path / "bin.npy", x)
     vaekit.train(data=str(tmp_path / "bin.npy"), epochs=1, hidden="4", latent_dim=2,
-                 out=tmp_path / "r", progress=False)  # fmt: skip
+                 out=tmp_path / "r", quiet=True)  # fmt: skip
     model = json.loads((tmp_path / "r" / "config.json").read_text())["model"]
     assert model["likelihood"] == "bernoulli"
     assert model["sigma"] is None and model["sigma_floor"] is None
+
+
+def test_progress_advances_within_a_batch(monkeypatch):
+    """Issue 14: on small data one batch is all there is, so the bar moved 0 -> 100%."""
+    import vaekit.inference.importance as ev
+    from vaekit.inference.diagnostics import refine_posterior
+    from vaekit.inference.importance import generator_for, log_likelihood_batch
+
+    m = _linear_model(3)
+    x = torch.randn(6, 5)
+    per_sample = 6 * m.likelihood.params_per_dim * m.input_dim
+    monkeypatch.setattr(ev, "CHUNK_ELEMENTS", per_sample * 10)  # 10 samples a chunk
+    told: list[int] = []
+    log_likelihood_batch(m, x, 35, generator_for(m, 0), done=told.append)
+    assert told == [60, 60, 60, 30]  # importance weights per chunk, k=35 in 10+10+10+5
+    steps: list[int] = []
+    refine_posterior(m, x, steps=7, generator=generator_for(m, 0), done=steps.append)
+    assert steps == [6] * 7

@@ -19,7 +19,7 @@ def test_linear_vae_reaches_exact_ppca_likelihood(tmp_path):
     mu, cov = ppca_mle(train, q=2)
     exact = ppca_log_likelihood(test, mu, cov)
     run = vaekit.train(dataset=Dataset("ppca", train, valid, test), data="ppca",
-                       out=tmp_path / "run", progress=False, arch="linear",
+                       out=tmp_path / "run", quiet=True, arch="linear",
                        likelihood="gaussian-shared", latent_dim=2, epochs=60, lr=2e-2,
                        batch_size=250, lr_schedule="cosine")  # fmt: skip
     # The ELBO is an expectation: average the one-sample estimate over seeds (its seed-to-seed

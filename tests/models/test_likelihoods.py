@@ -3,6 +3,7 @@ import pytest
 import torch
 from scipy import stats
 
+import vaekit
 from vaekit import LIKELIHOODS, DataError, make_likelihood
 
 D = 6
@@ -120,3 +121,17 @@ def test_unknown_likelihood_name():
 
     with pytest.raises(ConfigError, match="unknown likelihood"):
         make_likelihood("poisson", 3)
+
+
+def test_diag_sigma_starts_per_column_from_the_config():
+    cfg = vaekit.ModelConfig(input_dim=3, likelihood="gaussian-diag", sigma=1.0,
+                             sigma_start=(0.01, 2.0, 500.0))  # fmt: skip
+    lik = vaekit.DiagGaussianLikelihood.from_config(cfg)
+    scale = lik.distribution(torch.zeros(1, 3)).base_dist.scale[0]
+    np.testing.assert_allclose(scale.detach().numpy(), [0.01, 2.0, 500.0], rtol=1e-5)
+    shared = vaekit.ModelConfig(input_dim=3, likelihood="gaussian-shared", sigma_start=(1, 2, 3))
+    assert shared.sigma_start is None  # one σ: nothing per column to start
+    with pytest.raises(vaekit.ConfigError, match="2 entries for 3"):
+        vaekit.ModelConfig(input_dim=3, likelihood="gaussian-diag", sigma_start=(1, 2))
+    with pytest.raises(vaekit.ConfigError, match="above sigma_floor"):
+        vaekit.ModelConfig(input_dim=2, likelihood="gaussian-diag", sigma_start=(1, 1e-4))

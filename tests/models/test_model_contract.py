@@ -65,8 +65,8 @@ def test_same_seed_same_model(arch, lik, prior):
 
 
 def test_training_is_deterministic(tmp_path):
-    r1 = vaekit.train(data="digits", epochs=2, out=tmp_path / "a", progress=False, seed=3)
-    r2 = vaekit.train(data="digits", epochs=2, out=tmp_path / "b", progress=False, seed=3)
+    r1 = vaekit.train(data="digits", epochs=2, out=tmp_path / "a", quiet=True, seed=3)
+    r2 = vaekit.train(data="digits", epochs=2, out=tmp_path / "b", quiet=True, seed=3)
     assert (tmp_path / "a/model.safetensors").read_bytes() == (
         tmp_path / "b/model.safetensors"
     ).read_bytes()

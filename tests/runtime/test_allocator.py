@@ -72,7 +72,7 @@ def test_estimators_leave_malloc_alone_and_training_sets_it(tmp_path):
         "vaekit.log_likelihood(m, x, 10)\n"
         "vaekit.evaluate(m, x, importance_samples=10)\n"
         "before = allocator._applied\n"
-        "vaekit.train(data='digits', epochs=1, hidden='4', latent_dim=2, progress=False,\n"
+        "vaekit.train(data='digits', epochs=1, hidden='4', latent_dim=2, quiet=True,\n"
         "             out=sys.argv[1])\n"
         "print(before, allocator._applied is not None)\n"
     )

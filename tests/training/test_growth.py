@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 import vaekit
 from vaekit.cli import main
 
-SMALL = dict(data="digits", hidden="8", latent_dim=2, seed=2, progress=False,
+SMALL = dict(data="digits", hidden="8", latent_dim=2, seed=2, quiet=True,
              checkpoint_every="epoch")  # fmt: skip
 
 
@@ -70,7 +70,7 @@ def test_patience_stops_when_validation_stops_improving(tmp_path):
     x = np.random.default_rng(0).random((60, 30)).astype(np.float32)  # noise: over-fits at once
     np.save(tmp_path / "noise.npy", x)
     run = vaekit.train(data=str(tmp_path / "noise.npy"), out=tmp_path / "r", epochs=300,
-                       hidden="128", lr=3e-3, patience=3, progress=False)  # fmt: skip
+                       hidden="128", lr=3e-3, patience=3, quiet=True)  # fmt: skip
     s = run.summary
     assert s["stopped_early"] and s["epochs_run"] < 300
     assert s["epochs_run"] - s["best_epoch"] == 3
@@ -85,7 +85,7 @@ def test_the_default_length_is_at_least_50_epochs_and_2000_steps(tmp_path):
     assert default_epochs(50_000, 128) == 50  # MNIST: 391 steps an epoch, 19,550 steps
     assert default_epochs(409, 128) == 500  # breast cancer's train split: 4 steps an epoch
     x = np.random.default_rng(0).random((40, 3)).astype(np.float32)  # 29 rows train after carving
-    run = vaekit.train(data=x, hidden="4", out=tmp_path / "r", progress=False, batch_size=16,
+    run = vaekit.train(data=x, hidden="4", out=tmp_path / "r", quiet=True, batch_size=16,
                        patience=1)  # fmt: skip
     assert run.config.train.epochs == default_epochs(29, 16) == 1000  # 2 steps an epoch
     assert run.summary["stopped_early"]  # and patience keeps it short

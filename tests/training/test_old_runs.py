@@ -17,7 +17,7 @@ import vaekit
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "v0.1-runs"
 SETTINGS = dict(data="digits", epochs=3, hidden="8", latent_dim=2, seed=4, lr_schedule="cosine",
-                warmup_epochs=1, checkpoint_every="epoch", progress=False)  # fmt: skip
+                warmup_epochs=1, checkpoint_every="epoch", quiet=True)  # fmt: skip
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_old_run_loads_and_evaluates(runs):
 def test_old_checkpoint_resumes_to_the_old_finished_run(runs, how):
     out = runs / "unfinished"
     if how == "--resume":
-        run = vaekit.train(out=out, resume=True, checkpoint_every="epoch", progress=False)
+        run = vaekit.train(out=out, resume=True, checkpoint_every="epoch", quiet=True)
     else:
         run = vaekit.train(out=out, **SETTINGS)
     assert not run.interrupted and run.summary["epochs_run"] == 3

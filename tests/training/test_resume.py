@@ -113,7 +113,7 @@ def test_a_finished_run_is_not_retrained(reference):
 
 
 def _api_run(out, **kw):
-    settings = dict(epochs=3, latent_dim=3, hidden=16, progress=False) | kw
+    settings = dict(epochs=3, latent_dim=3, hidden=16, quiet=True) | kw
     return vaekit.train(out=out, **settings)
 
 
@@ -139,7 +139,7 @@ def _stop_after(steps, monkeypatch):
 
 def test_resume_refuses_other_settings_and_missing_checkpoints(tmp_path, monkeypatch):
     with pytest.raises(vaekit.RunDirError, match="no config.json"):
-        vaekit.train(out=tmp_path / "none", resume=True, progress=False)
+        vaekit.train(out=tmp_path / "none", resume=True, quiet=True)
     _api_run(tmp_path / "done")
     with pytest.raises(vaekit.ConfigError, match="contradict"):
         vaekit.train(out=tmp_path / "done", resume=True, overwrite=True)
@@ -148,7 +148,7 @@ def test_resume_refuses_other_settings_and_missing_checkpoints(tmp_path, monkeyp
         assert _api_run(tmp_path / "stopped").interrupted
     with pytest.raises(vaekit.RunDirError, match="differ"):
         _api_run(tmp_path / "stopped", resume=True, latent_dim=5)
-    run = vaekit.train(out=tmp_path / "stopped", resume=True, progress=False)
+    run = vaekit.train(out=tmp_path / "stopped", resume=True, quiet=True)
     assert not run.interrupted and len(run.metrics) == 3
 
 
@@ -258,6 +258,6 @@ def test_resume_may_find_the_data_elsewhere(tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         _stop_after(4, m)
         _api_run(tmp_path / "run")
-    run = vaekit.train(out=tmp_path / "run", resume=True, data_dir=tmp_path, progress=False)
+    run = vaekit.train(out=tmp_path / "run", resume=True, data_dir=tmp_path, quiet=True)
     assert not run.interrupted and len(run.metrics) == 3
     assert run.config.data.data_dir is None

@@ -31,7 +31,7 @@ def test_cosine_schedule_decays_to_zero():
 
 def test_warmup_is_recorded_and_best_model_is_by_true_elbo(tmp_path):
     run = vaekit.train(data="digits", epochs=4, warmup_epochs=2, out=tmp_path / "r",
-                       progress=False, latent_dim=4)  # fmt: skip
+                       quiet=True, latent_dim=4)  # fmt: skip
     betas = [m["beta"] for m in run.metrics]
     assert betas[0] == pytest.approx(0.5) and betas[1:] == [1.0, 1.0, 1.0]
     best = max(run.metrics, key=lambda m: m["valid_elbo"])
@@ -45,23 +45,23 @@ def test_warmup_is_recorded_and_best_model_is_by_true_elbo(tmp_path):
 def test_init_from_starts_at_the_source_runs_weights(tmp_path):
     from vaekit.training import build_model
 
-    src = vaekit.train(out=tmp_path / "a", epochs=2, latent_dim=3, hidden=16, progress=False)
+    src = vaekit.train(out=tmp_path / "a", epochs=2, latent_dim=3, hidden=16, quiet=True)
     cfg = vaekit.RunConfig.from_dict(src.config.to_dict())
     cfg.train.init_from = str(tmp_path / "a")
     started = build_model(cfg).state_dict()
     for name, v in src.model.state_dict().items():
         assert torch.equal(started[name], v), name
-    fresh = vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=3, hidden=16, progress=False,
+    fresh = vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=3, hidden=16, quiet=True,
                          objective="iwae", k=4)  # fmt: skip
-    tuned = vaekit.train(out=tmp_path / "c", epochs=1, latent_dim=3, hidden=16, progress=False,
+    tuned = vaekit.train(out=tmp_path / "c", epochs=1, latent_dim=3, hidden=16, quiet=True,
                          objective="iwae", k=4, init_from=tmp_path / "a")  # fmt: skip
     assert tuned.summary["best_valid_score"] > fresh.summary["best_valid_score"]
 
 
 def test_init_from_another_shape_is_refused_before_writing(tmp_path):
-    vaekit.train(out=tmp_path / "a", epochs=1, latent_dim=3, hidden=16, progress=False)
+    vaekit.train(out=tmp_path / "a", epochs=1, latent_dim=3, hidden=16, quiet=True)
     with pytest.raises(vaekit.ConfigError, match="another shape") as e:
-        vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=4, hidden=16, progress=False,
+        vaekit.train(out=tmp_path / "b", epochs=1, latent_dim=4, hidden=16, quiet=True,
                      init_from=tmp_path / "a")  # fmt: skip
     assert not (tmp_path / "b").exists()
     # The message names what differs, so the user knows which flag to add.
@@ -107,7 +107,7 @@ def test_weight_decay_shrinks_network_weights_only(prior):
 
 
 def test_weight_decay_is_recorded_and_trains(tmp_path):
-    kw = dict(data="digits", epochs=2, latent_dim=3, hidden=16, progress=False)
+    kw = dict(data="digits", epochs=2, latent_dim=3, hidden=16, quiet=True)
     plain = vaekit.train(out=tmp_path / "a", **kw)
     decayed = vaekit.train(out=tmp_path / "b", weight_decay=1.0, **kw)
     assert decayed.config.train.weight_decay == 1.0
@@ -118,7 +118,7 @@ def test_weight_decay_is_recorded_and_trains(tmp_path):
 
 def test_loading_a_run_leaves_the_global_rng_alone(tmp_path):
     vaekit.train(data="digits", epochs=1, hidden="4", latent_dim=2, out=tmp_path / "r",
-                 progress=False)  # fmt: skip
+                 quiet=True)  # fmt: skip
     state = torch.get_rng_state()
     vaekit.load_run(tmp_path / "r")
     assert torch.equal(torch.get_rng_state(), state)
@@ -131,6 +131,6 @@ def test_a_process_that_is_not_the_main_one_writes_nothing(tmp_path, monkeypatch
     monkeypatch.setattr(rundir, "is_main_process", lambda: False)
     out = tmp_path / "r"
     run = vaekit.train(data="digits", epochs=2, hidden="4", latent_dim=2, out=out,
-                       checkpoint_every="2", progress=False)  # fmt: skip
+                       checkpoint_every="2", quiet=True)  # fmt: skip
     assert run.summary["epochs_run"] == 2 and len(run.metrics) == 2
     assert not out.exists()

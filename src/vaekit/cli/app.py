@@ -1,43 +1,84 @@
 """The ``vaekit`` command group and its entry point. User errors end as one line on stderr and
 exit code 2, never a traceback; a stop (Ctrl-C, SIGTERM) ends with exit code 130.
 
-A new command is a module of this package whose ``click.command`` is added below.
+A new command is a module of this package whose ``click.command`` is named in ``COMMANDS``.
+Commands are imported when they run (or show their own help), so ``vaekit --help`` and
+``vaekit --version`` answer without importing torch.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 import click
 
 from ..errors import VaekitError, speaking_cli
-from ..runtime import flush_process_wide, keep_freed_memory
-from .common import EXIT_INTERRUPTED, EXIT_USER_ERROR
-from .evaluate import evaluate
-from .generate import decode, encode, reconstruct, sample
-from .train import train
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+# name -> (module of this package, one-line help shown by `vaekit --help`; a test checks it
+# is the first line of the command's own docstring).
+COMMANDS = {
+    "train": ("train", "Train a VAE and write its run directory; rerun the same command to "
+                       "continue it."),
+    "evaluate": ("evaluate", "ELBO and its terms, log p(x) by importance sampling, and the "
+                             "anatomy of the gap."),
+    "sample": ("generate", "Generate from the prior: decoder means at z ~ p(z)."),
+    "reconstruct": ("generate", "Originals and their reconstructions (decoder mean at the "
+                                "posterior mean), as a PNG."),
+    "encode": ("generate", "Posterior means E_q[z|x] of a split, saved as an (N, latent_dim) "
+                           ".npy array."),
+    "decode": ("generate", "Decoder means at given latents, in the data's units and shape."),
+}  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"{__package__}.{COMMANDS[name][0]}")
+        return getattr(module, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="vaekit")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Variational autoencoders: train, evaluate, sample, reconstruct, encode, decode."""
+    if (ctx.obj or {}).get("own_process"):
+        # The `vaekit` executable owns its process: CPU settings for all of it, before torch
+        # starts its worker threads (they inherit the flag); see vaekit.runtime.
+        from ..runtime import flush_process_wide, keep_freed_memory
+
+        flush_process_wide()
+        keep_freed_memory()
 
 
-for _command in (train, evaluate, sample, reconstruct, encode, decode):
-    cli.add_command(_command)
-
-
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> None:
     """Entry point: a VaekitError becomes 'vaekit: error: …' and exit code 2, no traceback.
     Messages name options as flags here (``speaking_cli``), as Python arguments elsewhere."""
     with speaking_cli():
-        _main(argv)
+        _main(argv, {"own_process": own_process})
 
 
-def _main(argv: list[str] | None) -> None:
+def _main(argv: list[str] | None, obj: dict[str, Any]) -> None:
     try:
-        cli.main(args=argv, prog_name="vaekit", standalone_mode=False)
+        cli.main(args=argv, prog_name="vaekit", standalone_mode=False, obj=obj)
     except click.exceptions.Abort:
         click.echo("vaekit: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -67,9 +108,7 @@ def entry() -> None:
     reuse (``vaekit.runtime``). ``main`` called from Python changes only what the command's
     library call changes (``vaekit.train`` keeps freed memory from then on).
     """
-    flush_process_wide()
-    keep_freed_memory()
-    main()
+    main(own_process=True)
 
 
 if __name__ == "__main__":

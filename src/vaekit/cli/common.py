@@ -19,9 +19,6 @@ from ..training import Run, load_run
 from ..training.rundir import atomic_write
 from ..viz import save_grid
 
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
-
 
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--data, --data-dir and --split of the commands that read a run's data (or other data)."""

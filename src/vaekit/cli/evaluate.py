@@ -30,7 +30,7 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
     run, ds = run_and_data(run_dir, data, data_dir)
     if not quiet:
         click.echo(f"vaekit: {n_threads} thread(s) (--threads N to change)", err=True)
-    res = evaluate_model(run.model, ds.split(split), config, progress=not quiet)
+    res = evaluate_model(run.model, ds.split(split), config, quiet=quiet)
     res = {"split": split, "data": ds.name, **in_original_units(res, ds.transform, ds.dim)}
     for warning in res["warnings"]:
         click.echo(f"vaekit: warning: {warning}", err=True)

@@ -10,11 +10,11 @@ import click
 from ..data import DataConfig
 from ..inference import make_objective
 from ..models import ModelConfig
-from ..training import TrainConfig, read_toml
+from ..training import TrainConfig
 from ..training import train as train_run
 from ..training.checkpoint import DEFAULT_CHECKPOINT_EVERY
 from ..training.run import DEFAULT_OUT
-from .common import EXIT_INTERRUPTED
+from .app import EXIT_INTERRUPTED
 from .options import given, options_from
 
 
@@ -33,10 +33,9 @@ from .options import given, options_from
 def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_every: str,
           quiet: bool, threads: int | None, **options: Any) -> None:  # fmt: skip
     """Train a VAE and write its run directory; rerun the same command to continue it."""
-    settings = read_toml(config_file) if config_file else {}
-    settings.update(given(options))
-    run = train_run(overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
-                    progress=not quiet, threads=threads, **settings)  # fmt: skip
+    settings = given(options)
+    run = train_run(config=config_file, overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
+                    quiet=quiet, threads=threads, **settings)  # fmt: skip
     s = run.summary or {}
     if run.already_finished:
         click.echo(f"{run.run_dir} already holds this finished run ({s.get('epochs_run', 0)} "

@@ -11,6 +11,7 @@ Active units (Burda et al. 2016) count the latent dimensions u with Cov_x(E_q[z_
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -37,12 +38,13 @@ def refine_posterior(
     lr: float = 2e-2,
     samples: int = 4,
     generator: torch.Generator | None = None,
+    done: Callable[[int], object] | None = None,
 ) -> Independent:
     """Per-example mean-field q*(z|x), started at the encoder and ascended on its own ELBO.
 
     Adam acts elementwise and the loss is a sum over examples, so each example's (μ, σ)
     follows its own ELBO's gradient: B independent optimisations in one batched loop.
-    The model's weights are untouched.
+    The model's weights are untouched. ``done(B)`` is told of each step (progress).
     """
     gen = generator_for(model, 0, generator)
     with torch.no_grad():
@@ -54,6 +56,8 @@ def refine_posterior(
         loss = -_elbo(model, posterior(loc, raw), x, samples, gen).sum()
         loc.grad, raw.grad = torch.autograd.grad(loss, [loc, raw])  # only q's, not the model's
         opt.step()
+        if done is not None:
+            done(x.shape[0])
     return posterior(loc.detach(), raw.detach())
 
 
@@ -68,29 +72,31 @@ def refined_estimates(
     importance_samples: int = 0,
     batch_size: int = 500,
     seed: int = 0,
-    progress: bool = False,
+    quiet: bool = True,
 ) -> dict[str, Tensor]:
     """Scores under the refined per-example posterior q*, each (N,) float64.
 
     ``elbo``: the ELBO of q*; with ``importance_samples`` k > 0 also ``log_likelihood``, the
     IS estimate with q* as the proposal instead of the encoder. Any proposal gives a lower
     bound in expectation; where the encoder is off (an amortisation gap), q* gives a tighter
-    one, which measures how loose the standard encoder-proposal estimate is.
+    one, which measures how loose the standard encoder-proposal estimate is. ``quiet=False``
+    shows a bar that advances with every refinement step and every chunk of IS samples.
     """
     model.eval()
     gen = generator_for(model, seed)
     out: dict[str, list[Tensor]] = {"elbo": [], "log_likelihood": []}
-    bar = tqdm(total=x.shape[0], desc="refining q(z|x)", unit="ex", disable=not progress,
-               leave=False)  # fmt: skip
+    # Work counted in example-steps and importance weights, so every step moves the bar.
+    bar = tqdm(total=x.shape[0] * (steps + importance_samples), desc="refining q(z|x)",
+               unit="", unit_scale=True, disable=quiet, leave=False)  # fmt: skip
     for xb in x.split(batch_size):
-        q = refine_posterior(model, xb, steps=steps, lr=lr, samples=samples, generator=gen)
+        q = refine_posterior(model, xb, steps=steps, lr=lr, samples=samples, generator=gen,
+                             done=bar.update)  # fmt: skip
         with torch.no_grad():
             out["elbo"].append(_elbo(model, q, xb, eval_samples, gen).double())
         if importance_samples > 0:
             out["log_likelihood"].append(
-                log_likelihood_batch(model, xb, importance_samples, gen, proposal=q)
+                log_likelihood_batch(model, xb, importance_samples, gen, q, done=bar.update)
             )
-        bar.update(xb.shape[0])
     bar.close()
     return {name: torch.cat(v) for name, v in out.items() if v}
 

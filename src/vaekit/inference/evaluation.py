@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..configuration import quiet_from
 from ..errors import flag, opt, render
 from ..models import VAE
-from ..runtime import derived_seed, flushing_denormals
+from ..runtime import derived_seed, flushing_denormals, use_threads
 from .config import EvalConfig
 from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
 from .importance import as_input, batches, generator_for, log_likelihood
@@ -52,7 +53,8 @@ def evaluate(
     x: Tensor | np.ndarray,
     config: EvalConfig | None = None,
     *,
-    progress: bool = False,
+    quiet: bool = False,
+    threads: int | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
     """Per-example means in nats (and bits/dim): ELBO and its terms, IS log p(x), the gap.
@@ -63,12 +65,14 @@ def evaluate(
     amortisation/approximation split of the gap (see :mod:`.diagnostics`), and
     ``refined_proposal`` one more IS estimate with the refined q as proposal; active units
     and KL per latent dimension always. Each repeat and the refinement draw from their own
-    stream of ``seed``. Subnormals are flushed for the call (and restored after); malloc is
+    stream of ``seed``. ``quiet=True`` hides the progress bars; ``threads`` sets torch's (process-wide). Subnormals are flushed for the call (and restored after); malloc is
     left as it is (``vaekit.runtime.keep_freed_memory()`` makes repeated IS faster).
     """
     if config is not None and settings:
         raise TypeError(f"give evaluate() a config or settings, not both ({', '.join(settings)})")
+    quiet = quiet_from(settings, quiet)
     cfg = config if config is not None else EvalConfig(**settings)
+    use_threads(threads)
     t0 = time.perf_counter()
     x = as_input(model, x)
     terms = elbo_terms(model, x, seed=cfg.seed)
@@ -80,12 +84,12 @@ def evaluate(
     result["elbo_bits_per_dim"] = bits_per_dim(result["elbo"], dim)
     ll_each = None  # (N,) IS log p(x) per example, averaged over the repeats
     if cfg.importance_samples > 0:
-        ll_each, importance = _importance(model, x, cfg, progress)
+        ll_each, importance = _importance(model, x, cfg, quiet)
         result.update(importance)
         result["log_likelihood_bits_per_dim"] = bits_per_dim(result["log_likelihood"], dim)
         result["gap"] = result["log_likelihood"] - result["elbo"]
     if cfg.refine_steps > 0:
-        result.update(_refined(model, x, cfg, progress, result, ll_each))
+        result.update(_refined(model, x, cfg, quiet, result, ll_each))
     result.update(latent_statistics(model, x))
     result["warnings"] = _warnings(result, cfg)
     result["seconds"] = time.perf_counter() - t0
@@ -93,11 +97,11 @@ def evaluate(
 
 
 def _importance(
-    model: VAE, x: Tensor, cfg: EvalConfig, progress: bool
+    model: VAE, x: Tensor, cfg: EvalConfig, quiet: bool
 ) -> tuple[Tensor, dict[str, Any]]:
     runs = [
         log_likelihood(model, x, cfg.importance_samples, batch_size=cfg.batch_size,
-                       seed=derived_seed(cfg.seed, "importance", r), progress=progress)
+                       seed=derived_seed(cfg.seed, "importance", r), quiet=quiet)
         for r in range(cfg.repeats)
     ]  # each (N,)  # fmt: skip
     means = [float(ll.mean()) for ll in runs]
@@ -115,12 +119,12 @@ def _importance(
 
 
 def _refined(
-    model: VAE, x: Tensor, cfg: EvalConfig, progress: bool, so_far: dict[str, Any],
+    model: VAE, x: Tensor, cfg: EvalConfig, quiet: bool, so_far: dict[str, Any],
     ll_each: Tensor | None,
 ) -> dict[str, Any]:  # fmt: skip
     k = cfg.importance_samples if cfg.refined_proposal else 0
     refined = refined_estimates(model, x, steps=cfg.refine_steps, importance_samples=k,
-                                seed=derived_seed(cfg.seed, "refine"), progress=progress)  # fmt: skip
+                                seed=derived_seed(cfg.seed, "refine"), quiet=quiet)  # fmt: skip
     out: dict[str, Any] = {"refine_steps": cfg.refine_steps,
                            "refined_elbo": float(refined["elbo"].mean())}  # fmt: skip
     if "log_likelihood" in refined:

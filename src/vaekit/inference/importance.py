@@ -14,7 +14,7 @@ fast (subnormal flushing, malloc reuse; ``vaekit.runtime``) are held by the entr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -66,9 +66,15 @@ def log_weights(
 
 @torch.inference_mode()
 def log_likelihood_batch(
-    model: VAE, xb: Tensor, k: int, gen: torch.Generator, proposal: Independent | None = None
+    model: VAE,
+    xb: Tensor,
+    k: int,
+    gen: torch.Generator,
+    proposal: Independent | None = None,
+    done: Callable[[int], object] | None = None,
 ) -> Tensor:
-    """IS log p(x) of one batch, (B,) float64, chunked over k so memory stays bounded."""
+    """IS log p(x) of one batch, (B,) float64, chunked over k so memory stays bounded.
+    ``done(n)`` is told of every n importance weights computed (progress within a batch)."""
     out_dim = model.likelihood.params_per_dim * model.input_dim
     chunk = max(1, min(k, CHUNK_ELEMENTS // (xb.shape[0] * out_dim)))
     acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64, device=xb.device)
@@ -76,6 +82,8 @@ def log_likelihood_batch(
     for start in range(0, k, chunk):
         lw = log_weights(model, xb, min(chunk, k - start), gen, q)  # (c, B)
         acc = torch.logaddexp(acc, torch.logsumexp(lw.double(), dim=0))
+        if done is not None:
+            done(lw.numel())
     return acc - math.log(k)
 
 
@@ -88,20 +96,20 @@ def log_likelihood(
     batch_size: int = EvalConfig.batch_size,
     seed: int | None = 0,
     generator: torch.Generator | None = None,
-    progress: bool = False,
+    quiet: bool = True,
 ) -> Tensor:
-    """Importance-sampled log p(x) per example, (N,) float64, with k samples each."""
+    """Importance-sampled log p(x) per example, (N,) float64, with k samples each.
+    ``quiet=False`` shows a progress bar that advances with every chunk of samples."""
     if k < 1:
         raise ValueError(f"importance samples must be >= 1, got {k}")
     model.eval()
     x = as_input(model, x)
     gen = generator_for(model, seed, generator)
     results = []
-    bar = tqdm(
-        total=x.shape[0], desc=f"log p(x), k={k}", unit="ex", disable=not progress, leave=False
-    )
+    # Counted in importance weights (examples × k), so small data still moves the bar.
+    bar = tqdm(total=x.shape[0] * k, desc=f"log p(x), k={k}", unit="w", unit_scale=True,
+               disable=quiet, leave=False)  # fmt: skip
     for xb in batches(x, batch_size):
-        results.append(log_likelihood_batch(model, xb, k, gen))
-        bar.update(xb.shape[0])
+        results.append(log_likelihood_batch(model, xb, k, gen, done=bar.update))
     bar.close()
     return torch.cat(results)

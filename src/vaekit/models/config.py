@@ -29,6 +29,14 @@ def _image_shape(label: str, value: object) -> tuple[int, ...] | None:
     return tuple(positive_int(f"{label} entry", s) for s in value)
 
 
+def _sigma_start(label: str, value: object) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{label} must be a list of positive numbers, got {value!r}")
+    return tuple(positive_float(f"{label} entry", s) for s in value)
+
+
 @dataclass
 class ModelConfig(Section):
     input_dim: int = setting(check=positive_int, label="input_dim", user=False)
@@ -53,6 +61,10 @@ class ModelConfig(Section):
     sigma_floor: float | None = setting(SIGMA_FLOOR, check=optional(positive_float),
                                         label="sigma_floor",
                                         help="Learned decoder stds never go below this.")  # fmt: skip
+    # gaussian-diag's starting σ of each data dimension (the training data's column stds),
+    # chosen when a run starts on tabular data without a given ``sigma``; None: all ``sigma``.
+    sigma_start: tuple[float, ...] | None = setting(None, check=_sigma_start, user=False,
+                                                    label="sigma_start")  # fmt: skip
     image_shape: tuple[int, ...] | None = setting(None, check=_image_shape, user=False,
                                                   label="image_shape")  # fmt: skip
     prior: str = setting("standard", choices=lambda: PRIORS,
@@ -75,6 +87,15 @@ class ModelConfig(Section):
             raise ConfigError(
                 f"sigma ({self.sigma}) must be above sigma_floor ({self.sigma_floor})"
             )
+        if not lik.per_dimension:
+            self.sigma_start = None
+        elif self.sigma_start is not None:
+            if len(self.sigma_start) != self.input_dim:
+                raise ConfigError(f"sigma_start has {len(self.sigma_start)} entries for "
+                                  f"{self.input_dim} data dimensions")  # fmt: skip
+            if min(self.sigma_start) <= self.sigma_floor:
+                raise ConfigError(f"sigma_start {min(self.sigma_start)} must be above "
+                                  f"sigma_floor ({self.sigma_floor})")  # fmt: skip
         if self.image_shape is not None and math.prod(self.image_shape) != self.input_dim:
             raise ConfigError(
                 f"image_shape {self.image_shape} does not hold {self.input_dim} values"

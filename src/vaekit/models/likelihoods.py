@@ -37,6 +37,7 @@ class Likelihood(nn.Module):
     params_per_dim: ClassVar[int] = 1  # decoder outputs per data dimension
     has_sigma: ClassVar[bool] = False  # the ``sigma`` setting means something (a Gaussian)
     learns_sigma: ClassVar[bool] = False  # σ is learned: ``sigma`` is its start, floored
+    per_dimension: ClassVar[bool] = False  # one learned σ per data dimension
     # The kind of data ("binary" or "real") for which the ``auto`` setting picks this one.
     auto_for: ClassVar[str | None] = None
 
@@ -188,7 +189,6 @@ class _LearnedScale(_GaussianBase):
     """σ = floor + softplus(raw), so it stays positive and cannot collapse to 0."""
 
     learns_sigma = True
-    per_dimension: ClassVar[bool] = False  # one σ per data dimension, or one for all
 
     def __init__(
         self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
@@ -198,6 +198,19 @@ class _LearnedScale(_GaussianBase):
         shape = (dim,) if self.per_dimension else ()
         raw = _inverse_softplus(_start(sigma) - self.sigma_floor)
         self.raw_scale = nn.Parameter(torch.full(shape, raw))
+
+    @classmethod
+    def from_config(cls, config: Any) -> Likelihood:
+        """As the base, and each dimension's σ from ``config.sigma_start`` where it is given
+        (the training data's column stds: a model that ignores z is then at its optimum)."""
+        lik = super().from_config(config)
+        if cls.per_dimension and getattr(config, "sigma_start", None) is not None:
+            start = torch.tensor(config.sigma_start, dtype=torch.float64)  # (D,)
+            raw = start - lik.sigma_floor
+            raw = raw + torch.log(-torch.expm1(-raw))  # softplus⁻¹, as _inverse_softplus
+            with torch.no_grad():
+                lik.raw_scale.copy_(raw.to(lik.raw_scale.dtype))
+        return lik
 
     def scale(self, out: Tensor) -> Tensor:
         s = self.sigma_floor + F.softplus(self.raw_scale)

@@ -41,7 +41,8 @@ def default_epochs(n_train: int, batch_size: int) -> int:
 
 
 # Recorded from the data when a run starts; runs of format 1 have neither.
-DERIVED = {("data", "transform"), ("data", "value_range"), ("data", "fingerprint")}
+DERIVED = {("data", "transform"), ("data", "value_range"), ("data", "fingerprint"),
+           ("model", "sigma_start")}  # fmt: skip
 # Settings that only say how long a run goes: `--resume` may change them (a run that grows).
 GROWABLE = {("train", "epochs"), ("train", "patience")}
 

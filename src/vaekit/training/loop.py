@@ -47,10 +47,10 @@ class _Stopped(Exception):
 
 class Trainer:
     def __init__(
-        self, config: RunConfig, dataset: Dataset, files: RunFiles, progress: bool, model: VAE,
+        self, config: RunConfig, dataset: Dataset, files: RunFiles, quiet: bool, model: VAE,
         every: Every | None = None,
     ) -> None:  # fmt: skip
-        self.config, self.dataset, self.files, self.progress = config, dataset, files, progress
+        self.config, self.dataset, self.files, self.quiet = config, dataset, files, quiet
         self.model = model
         tc = config.train
         self.objective = make_objective(tc)
@@ -103,7 +103,7 @@ class Trainer:
         self.run_t0 = time.perf_counter() - self.pos.seconds
         interrupted = False
         bar = tqdm(total=tc.epochs * self.steps_per_epoch, initial=self.pos.global_step,
-                   desc="training", unit="step", disable=not self.progress, dynamic_ncols=True)  # fmt: skip
+                   desc="training", unit="step", disable=self.quiet, dynamic_ncols=True)  # fmt: skip
         with self.stops:
             try:
                 while self.pos.epoch <= tc.epochs and not self._out_of_patience():

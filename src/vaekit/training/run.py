@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ..configuration import quiet_from
 from ..data import Dataset, canonical_name, from_memory, load_dataset, locate
 from ..data.transform import Transform
 from ..errors import ConfigError, RunDirError, flag, opt, render
@@ -36,7 +37,7 @@ from .rundir import (
     read_summary,
     run_lock,
 )  # fmt: skip
-from .settings import data_config, flat_settings, run_config
+from .settings import data_config, flat_settings, read_toml, run_config
 
 DEFAULT_OUT = "runs/latest"
 
@@ -187,23 +188,27 @@ def _format1(out: Path, settings: dict[str, Any], overwrite: bool) -> dict[str, 
 def train(
     *,
     out: str | os.PathLike | None = None,
+    config: str | os.PathLike | None = None,
     dataset: Dataset | None = None,
     overwrite: bool = False,
     resume: bool = False,
     checkpoint_every: str | int | None = DEFAULT_CHECKPOINT_EVERY,
-    progress: bool = True,
+    quiet: bool = False,
     threads: int | None = None,
     **settings: Any,
 ) -> Run:
     """Train a VAE and write its run directory; returns the run with its best model loaded.
 
     ``settings`` are the command line's options by their Python names (``epochs=10``,
-    ``latent_dim=20``, ``hidden="200,200"``, ``likelihood="bernoulli"``, ``data="digits"``…).
+    ``latent_dim=20``, ``hidden="200,200"``, ``likelihood="bernoulli"``, ``data="digits"``…),
+    on top of those of a TOML file ``config`` if given (as ``--config``).
     A run directory holding the same settings and a checkpoint is continued where it stopped
     (``resume=True`` insists on that and may omit the settings); a finished one is returned
     as it is. ``threads`` sets torch's threads for the process (default: as they are, which
-    is the cores torch sees).
+    is the cores torch sees); ``quiet=True`` hides the progress bar and notes.
     """
+    quiet = quiet_from(settings, quiet)
+    settings = {**(read_toml(config) if config is not None else {}), **settings}
     n_threads = use_threads(threads)  # process-wide, like the CLI's --threads
     out = Path(out or settings.pop("out", None) or DEFAULT_OUT)
     settings.pop("out", None)
@@ -242,13 +247,13 @@ def train(
                 + (" (it finished before vaekit kept a finished run's final state; start a "
                    f"new run from its weights with {opt('init_from')})" if state == FINISHED else "")
             )  # fmt: skip
-        if progress:  # said once the run is sure to start, so a refusal stays one line
+        if not quiet:  # said once the run is sure to start, so a refusal stays one line
             lines = [
                 f"{n_threads} thread(s) ({opt('threads', 'N')} to change)",
                 *(f"note: {n}" for n in notes),
             ]
             print("".join(f"vaekit: {render(line)}\n" for line in lines), end="", file=sys.stderr)
-        trainer = Trainer(config, dataset, files, progress, model, every)
+        trainer = Trainer(config, dataset, files, quiet, model, every)
         if state in (RESUME, FINISHED):
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
             if grown:

@@ -69,6 +69,13 @@ def initial_sigma(train: np.ndarray, floor: float) -> float:
     return float(max(np.std(train, dtype=np.float64), 10 * floor))
 
 
+def initial_sigmas(train: np.ndarray, floor: float) -> tuple[float, ...]:
+    """Per-column starts of a per-dimension σ: each column's std (see :func:`initial_sigma`),
+    so columns of different scales each start where a model that ignores z is optimal."""
+    std = np.std(train, axis=0, dtype=np.float64)  # (D,)
+    return tuple(float(s) for s in np.maximum(std, 10 * floor))
+
+
 def flat_settings(config: RunConfig) -> dict[str, Any]:
     """A run's own settings as flat keys (the inverse of :func:`run_config` for settings)."""
     sections = ((DataConfig, config.data), (ModelConfig, config.model), (TrainConfig, config.train))
@@ -118,7 +125,10 @@ def run_config(
                        else (dataset.transform, None))  # fmt: skip
     train = dataset.with_transform(transform).train  # in the model's units
     if "sigma" not in model_kw and lik.learns_sigma:
-        model_kw["sigma"] = initial_sigma(train, model_kw.get("sigma_floor", SIGMA_FLOOR))
+        floor = model_kw.get("sigma_floor", SIGMA_FLOOR)
+        model_kw["sigma"] = initial_sigma(train, floor)
+        if lik.per_dimension and dataset.image_shape is None and preprocess:
+            model_kw["sigma_start"] = initial_sigmas(train, floor)
     config = RunConfig(
         model=ModelConfig(input_dim=dataset.dim, image_shape=dataset.image_shape, **model_kw),
         data=replace(
