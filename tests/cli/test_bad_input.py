@@ -93,7 +93,7 @@ DATA_FILES = {  # name: (file contents, what the message must say)
     "strings.npy": (_npy_bytes(np.array([["a", "b"], ["c", "d"]])), "dtype"),
     "complex.npy": (_npy_bytes(np.ones((5, 4), dtype=np.complex64)), "dtype"),
     "one-d.npy": (_npy_bytes(np.ones(10)), "shape"),
-    "four-d.npy": (_npy_bytes(np.ones((2, 2, 2, 2))), "shape"),
+    "five-d.npy": (_npy_bytes(np.ones((2, 2, 2, 2, 2))), "shape"),
     "nan.npy": (_npy_bytes(np.where(GOOD > 0.99, np.nan, GOOD)), "NaN"),
     "inf.csv": (b"1,2\n3,inf\n5,6\n", "Inf"),
     "empty.npy": (_npy_bytes(np.zeros((0, 5), dtype=np.float32)), "empty"),
@@ -136,6 +136,15 @@ def test_evaluating_on_data_of_another_dimension(tmp_path, capsys, run_dir):
     np.save(tmp_path / "ten.npy", RNG.random((40, 10)))
     err = refused(["evaluate", run_dir, "--data", tmp_path / "ten.npy"], capsys, run_dir, "10")
     assert "64" in err
+
+
+def test_evaluating_images_of_another_size_or_shape(tmp_path, capsys, run_dir):
+    """The run holds 8x8 digits: 32x32 images and 4x16 ones (64 values too) are refused."""
+    np.save(tmp_path / "big.npy", RNG.random((20, 32, 32)))
+    err = refused(["evaluate", run_dir, "--data", tmp_path / "big.npy"], capsys, run_dir, "32x32x1")
+    assert "8x8x1" in err
+    np.save(tmp_path / "flat.npy", RNG.random((20, 4, 16)))
+    refused(["evaluate", run_dir, "--data", tmp_path / "flat.npy"], capsys, run_dir, "4x16x1")
 
 
 @pytest.fixture

@@ -38,6 +38,12 @@ def run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[
         click.echo(f"vaekit: note: {cfg.name} is not the file this run was trained on (its "
                    "content differs): these numbers are for other data", err=True)  # fmt: skip
     ds = load_dataset(replace(cfg, data_dir=data_dir or cfg.data_dir))
+    mine, theirs = _hwc(run.config.model.image_shape), _hwc(ds.image_shape)
+    if mine and theirs and mine != theirs:
+        raise DataError(
+            f"data {ds.name} holds {'x'.join(map(str, theirs))} (HxWxC) images but the model in "
+            f"{run_dir} was trained on {'x'.join(map(str, mine))}"
+        )
     if ds.dim != run.model.input_dim:
         raise DataError(
             f"data {ds.name} has {ds.dim} features per example but the model in {run_dir} was "
@@ -45,6 +51,10 @@ def run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[
         )
     run.model.likelihood.check_dataset(ds)
     return run, ds
+
+
+def _hwc(shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    return None if shape is None else (*shape[:2], *(shape[2:] or (1,)))
 
 
 def in_data_units(run: Run, x: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ from ..configuration import (
 from ..errors import ConfigError
 from .transform import SCALE_RATIO, Transform
 
+LAYOUTS = ("nhwc", "nchw")  # axis orders of 4-d image arrays; vaekit holds images as (N, H*W*C)
+
 
 def _range(label: str, value: Any) -> tuple[float, float] | None:
     if value is None:
@@ -73,6 +75,10 @@ class DataConfig(Section):
         None, check=optional(int_list), label="image shape",
         help="H,W or H,W,C: treat flat rows as images of this shape (pictures, outputs); "
         "flat data is never guessed to be images.")  # fmt: skip
+    image_layout: str | None = setting(
+        None, check=optional(one_of(*LAYOUTS)), label="image_layout",
+        default_text="from the shape: channels last unless only axis 1 has 1, 3 or 4 entries",
+        help="Axis order of (N, ., ., .) image arrays: nhwc (channels last) or nchw.")  # fmt: skip
     # What the run applies to the data, decided when it starts (``training.settings``), and
     # the training data's range in its own units (pictures and outputs use it).
     transform: dict[str, Any] | None = setting(None, check=_transform, user=False)

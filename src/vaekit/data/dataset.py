@@ -1,7 +1,8 @@
 """A data set as vaekit uses it: validated float32 (N, D) splits, with missing splits carved.
 
-Every array leaves here as float32 (N, D) with finite values; images are flattened and their
-shape kept for pictures. Splits that the source lacks are carved from train by a permutation
+Every array leaves here as float32 (N, D) with finite values; images are flattened in
+(H, W, C) order — channels last, as image files and PIL hold them — and their shape, (H, W)
+or (H, W, C), is kept for networks and pictures. Splits that the source lacks are carved from train by a permutation
 seeded with the data's own ``split_seed``, so the same data always gives the same split.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, opt
 from .config import DataConfig
 from .transform import Transform
 
@@ -30,6 +31,7 @@ class Dataset:
     source_dtype: str = "float32"  # the training split's dtype as read, before float32
     value_range: tuple[float, float] | None = None  # the training split's, original units
     transform: Transform | None = None  # applied to the splits above (original -> model)
+    notes: list[str] = field(default_factory=list)  # what was assumed in reading it, for users
 
     @property
     def dim(self) -> int:
@@ -49,11 +51,27 @@ class Dataset:
                        test=t.apply(self.test), transform=t)  # fmt: skip
 
 
+def image_layout(shape: tuple[int, ...], given: str | None) -> tuple[str, str | None]:
+    """The axis order of a 4-d (N, ., ., .) image array, and a note when it was guessed:
+    channels first only when axis 1 alone looks like channels (1, 3 or 4 entries)."""
+    if given is not None:
+        return given, None
+    first, last = shape[1] in (1, 3, 4), shape[3] in (1, 3, 4)
+    layout = "nchw" if first and not last else "nhwc"
+    named = "(N, C, H, W), channels first" if layout == "nchw" else "(N, H, W, C), channels last"
+    other = "nhwc" if layout == "nchw" else "nchw"
+    return (
+        layout,
+        f"read the {shape} image array as {named}; {opt('image_layout', other)} says otherwise",
+    )
+
+
 def check_array(
-    a: np.ndarray, what: str, allow_missing: bool = False
+    a: np.ndarray, what: str, allow_missing: bool = False, layout: str | None = "nhwc"
 ) -> tuple[np.ndarray, tuple[int, ...] | None]:
     """Validate one split: numeric, non-empty, finite (NaN allowed as "missing" if asked),
-    (N, D) or (N, H, W). -> float32 (N, D)."""
+    (N, D), (N, H, W) or (N, H, W, C) (``layout`` "nchw": (N, C, H, W)). -> float32
+    (N, D), images flattened channels last, and the image shape (H, W[, C])."""
     if (
         not isinstance(a, np.ndarray)
         or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_)
@@ -61,13 +79,16 @@ def check_array(
     ):
         dtype = getattr(a, "dtype", type(a).__name__)
         raise DataError(f"{what} has dtype {dtype}; it must hold real numbers")
-    if a.ndim not in (2, 3):
+    if a.ndim not in (2, 3, 4):
         raise DataError(
-            f"{what} has shape {a.shape}; expected (examples, features) or (examples, height, width)"
+            f"{what} has shape {a.shape}; expected (examples, features) or images (examples, "
+            "height, width[, channels])"
         )
     if a.shape[0] == 0 or math.prod(a.shape[1:]) == 0:
         raise DataError(f"{what} is empty (shape {a.shape})")
-    image_shape = tuple(int(s) for s in a.shape[1:]) if a.ndim == 3 else None
+    if a.ndim == 4 and layout == "nchw":
+        a = a.transpose(0, 2, 3, 1)  # (N, H, W, C): the order vaekit flattens images in
+    image_shape = tuple(int(s) for s in a.shape[1:]) if a.ndim >= 3 else None
     x = a.reshape(a.shape[0], -1)
     bad_values = ~np.isfinite(x) if x.dtype.kind == "f" else None
     if bad_values is not None and allow_missing:
@@ -92,8 +113,14 @@ def finish(
 ) -> Dataset:
     origin = origin or name
     arrays: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    layout, note = "nhwc", None
+    if np.ndim(splits["train"]) == 4:
+        layout, note = image_layout(np.shape(splits["train"]), config.image_layout)
+        notes += [note] if note else []
     for s, a in splits.items():
-        arrays[s], shape = check_array(a, f"{origin} ({s} split)", config.impute is not None)
+        arrays[s], shape = check_array(a, f"{origin} ({s} split)", config.impute is not None,
+                                       layout)  # fmt: skip
         image_shape = image_shape or shape
     dims = {s: a.shape[1] for s, a in arrays.items()}
     if len(set(dims.values())) > 1:
@@ -106,7 +133,7 @@ def finish(
     train = arrays["train"]
     ds = Dataset(name, train, arrays["valid"], arrays["test"], image_shape, labels,
                  source_dtype=np.asarray(splits["train"]).dtype.str,
-                 value_range=(float(train.min()), float(train.max())))  # fmt: skip
+                 value_range=(float(train.min()), float(train.max())), notes=notes)  # fmt: skip
     recorded = Transform.from_dict(config.transform) if config.transform else None
     return ds.with_transform(recorded)
 

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from ..configuration import (
     Section,
     int_list,
+    nonneg_int,
     optional,
     positive_float,
     positive_int,
     setting,
 )
-from ..errors import ConfigError
+from ..errors import ConfigError, opt
 from .likelihoods import LIKELIHOODS, SIGMA_DEFAULT, SIGMA_FLOOR, auto_likelihood
-from .networks import ACTIVATIONS, NETWORKS
+from .networks import ACTIVATIONS, NETWORKS, NORMS
 from .priors import PRIORS
 
 AUTO = "auto"  # the likelihood setting's "choose from the data" value (resolved before here)
@@ -47,6 +48,14 @@ class ModelConfig(Section):
                                       help="Hidden layer sizes, e.g. 400 or 200,200 (the "
                                       "decoder mirrors the encoder).")  # fmt: skip
     activation: str = setting("relu", choices=lambda: ACTIVATIONS, help="Between layers.")
+    channels: tuple[int, ...] = setting((32, 64), check=int_list, label="channels",
+                                        help="conv/resnet: channels of each level; each level "
+                                        "halves height and width, e.g. 32,64.")  # fmt: skip
+    blocks: int = setting(1, check=nonneg_int, label="blocks",
+                          help="resnet: residual blocks at each level.")  # fmt: skip
+    norm: str = setting("none", choices=lambda: NORMS, label="norm",
+                        help="resnet: normalisation in its blocks (never one that depends on "
+                        "the batch).")  # fmt: skip
     likelihood: str = setting(
         "bernoulli", choices=lambda: LIKELIHOODS, cli_choices=lambda: (AUTO, *LIKELIHOODS),
         default_text=f"{AUTO}: {auto_likelihood(True)} for 0/1 data, else {auto_likelihood(False)}",
@@ -96,6 +105,14 @@ class ModelConfig(Section):
             if min(self.sigma_start) <= self.sigma_floor:
                 raise ConfigError(f"sigma_start {min(self.sigma_start)} must be above "
                                   f"sigma_floor ({self.sigma_floor})")  # fmt: skip
+        if getattr(NETWORKS.lookup(self.arch), "needs_images", False):
+            if self.image_shape is None:
+                raise ConfigError(
+                    f"architecture {self.arch!r} needs images: arrays (N, H, W[, C]), an image "
+                    f"folder, or flat rows with {opt('image_shape', 'H,W[,C]')}"
+                )
+            if not self.channels:
+                raise ConfigError(f"architecture {self.arch!r} needs {opt('channels')}, e.g. 32,64")
         if self.image_shape is not None and math.prod(self.image_shape) != self.input_dim:
             raise ConfigError(
                 f"image_shape {self.image_shape} does not hold {self.input_dim} values"

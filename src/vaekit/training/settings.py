@@ -139,7 +139,7 @@ def run_config(
         ),
         train=TrainConfig(**_train_kw(settings, len(dataset.train))),
     )
-    return config, [note] if note else []
+    return config, [*dataset.notes, *([note] if note else [])]
 
 
 def _train_kw(settings: dict[str, Any], n_train: int) -> dict[str, Any]:

@@ -15,16 +15,22 @@ _MIN_TILE_PIXELS = 56  # small images (8x8 digits) are upscaled so a person can 
 
 
 def _tile(images: np.ndarray, image_shape: Sequence[int], ncol: int) -> np.ndarray:
-    """(N, D) in [0, 1] -> one (rows*H, ncol*W) mosaic with 1-pixel grey gaps."""
-    h, w = int(image_shape[0]), int(math.prod(image_shape[1:]))
+    """(N, D) in [0, 1] -> one (rows*H, ncol*W[, 3]) mosaic with 1-pixel grey gaps.
+
+    ``image_shape`` is (H, W) or (H, W, C), the rows' order; RGB stays in colour, other
+    channel counts are shown side by side in grey.
+    """
+    rgb = len(image_shape) == 3 and image_shape[2] == 3
+    h, w = int(image_shape[0]), int(math.prod(image_shape[1:]) // (3 if rgb else 1))
     n = images.shape[0]
     nrow = math.ceil(n / ncol)
-    canvas = np.full((nrow * (h + 1) + 1, ncol * (w + 1) + 1), 0.5, dtype=np.float32)
-    for i, img in enumerate(images.reshape(n, h, w)):
+    colour = (3,) if rgb else ()
+    canvas = np.full((nrow * (h + 1) + 1, ncol * (w + 1) + 1, *colour), 0.5, dtype=np.float32)
+    for i, img in enumerate(images.reshape(n, h, w, *colour)):
         r, c = divmod(i, ncol)
         canvas[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = img
     scale = max(1, math.ceil(_MIN_TILE_PIXELS / h))
-    return np.kron(canvas, np.ones((scale, scale), dtype=np.float32))
+    return canvas.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
 def _heatmap(rows: np.ndarray, path: str | os.PathLike, title: str) -> None:
