@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..data.transform import Transform
+from ..errors import opt, render
 from ..inference import EvalConfig, bits_per_dim
 from ..inference import evaluate as evaluate_model
 from ..runtime import use_threads
@@ -31,7 +32,9 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
     if not quiet:
         click.echo(f"vaekit: {n_threads} thread(s) (--threads N to change)", err=True)
     res = evaluate_model(run.model, ds.split(split), config, quiet=quiet)
-    res = {"split": split, "data": ds.name, **in_original_units(res, ds.transform, ds.dim)}
+    discrete = run.model.likelihood.discrete
+    res = {"split": split, "data": ds.name,
+           **in_original_units(res, ds.transform, ds.dim, discrete)}  # fmt: skip
     for warning in res["warnings"]:
         click.echo(f"vaekit: warning: {warning}", err=True)
     if as_json:
@@ -49,10 +52,23 @@ _LOG_DENSITIES = ("elbo", "reconstruction", "log_likelihood", "refined_elbo",
 _WITH_BITS = ("elbo", "log_likelihood")  # result keys that have a *_bits_per_dim twin
 
 
-def in_original_units(r: dict[str, Any], t: Transform | None, dim: int) -> dict[str, Any]:
+def in_original_units(
+    r: dict[str, Any], t: Transform | None, dim: int, discrete: bool = False
+) -> dict[str, Any]:
     """Evaluation results of the model's units in the data's own: log p(x) = log p(x_model)
-    + log|dx_model/dx| (KL and the gaps do not move). Says which units in ``units``."""
+    + log|dx_model/dx| (KL and the gaps do not move). Says which units in ``units``.
+
+    A discrete likelihood's numbers are probabilities of the values, which rescaling leaves
+    alone: no Jacobian. A density on 8-bit data gets no bits/dim: it is not a probability of
+    the 256 levels (it can exceed 1), so its bits/dim compare with nothing.
+    """
     r = dict(r)
+    if discrete:
+        r["units"] = ("nats per example: log-probabilities of the data's values (a discrete "
+                      "likelihood: the same in any units); bits/dim = −log₂ P / dimensions")  # fmt: skip
+        return r
+    if t is not None and t.kind == "8-bit":
+        r = _no_bits(r)
     if t is None:
         r["units"] = "nats per example, in the data's own units"
         return r
@@ -63,11 +79,21 @@ def in_original_units(r: dict[str, Any], t: Transform | None, dim: int) -> dict[
     if "log_likelihood_repeats" in r:
         r["log_likelihood_repeats"] = [v + jac for v in r["log_likelihood_repeats"]]
     for key in _WITH_BITS:
-        if key in r:
+        if key in r and r.get(f"{key}_bits_per_dim") is not None:
             r[f"{key}_bits_per_dim"] = bits_per_dim(r[key], dim)
     r["units"] = (f"nats per example, in the data's own units: the model sees them after "
                   f"{t.describe()}, and the log-Jacobian of that map, {jac:.3f} nats, is added")  # fmt: skip
     r["log_jacobian"] = jac
+    return r
+
+
+def _no_bits(r: dict[str, Any]) -> dict[str, Any]:
+    for key in _WITH_BITS:
+        r[f"{key}_bits_per_dim"] = None
+    r["warnings"] = [*r.get("warnings", []), (
+        "no bits/dim: a continuous density on 8-bit data is not a probability of its 256 "
+        "levels (it can exceed 1, giving negative bits/dim); for numbers that compare with the "
+        f"literature train with {render(opt('likelihood', 'discretized-logistic'))}")]  # fmt: skip
     return r
 
 
@@ -76,7 +102,8 @@ def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         # Nats are log-likelihoods (higher is better); bits/dim, as in the literature, are
         # negative log-likelihoods (lower is better): the minus sign says so.
         text = f"{r[key]:10.3f} nats"
-        return text + (f"  (−log₂ p: {r[bits]:.4f} bits/dim)" if bits else "")
+        return text + (f"  (−log₂ p: {r[bits]:.4f} bits/dim)" if bits and r[bits] is not None
+                       else "")  # fmt: skip
 
     rows = [("data", f"{r['data']}, {r['split']} split ({r['n']} examples)"),
             ("units", r["units"]),

@@ -24,6 +24,7 @@ from .likelihoods import (
     make_likelihood,
 )
 from .networks import ACTIVATIONS, NETWORKS, build_networks
+from .pixel_likelihoods import DiscretizedLogisticLikelihood
 from .posterior import POSTERIOR_SCALE_FLOOR, detached, posterior, raw_scale, rsample
 from .priors import PRIORS, GaussianMixture, StandardNormalPrior, VampPrior, make_prior
 from .vae import VAE, LogJoint
@@ -31,7 +32,7 @@ from .vae import VAE, LogJoint
 __all__ = [
     "ACTIVATIONS", "AUTO", "LIKELIHOODS", "NETWORKS", "POSTERIOR_SCALE_FLOOR", "PRIORS",
     "SIGMA_DEFAULT", "SIGMA_FLOOR", "VAE", "BernoulliLikelihood", "DecodedGaussianLikelihood",
-    "DiagGaussianLikelihood", "FixedGaussianLikelihood", "GaussianMixture", "Likelihood",
+    "DiagGaussianLikelihood", "DiscretizedLogisticLikelihood", "FixedGaussianLikelihood", "GaussianMixture", "Likelihood",
     "LogJoint", "ModelConfig", "SharedGaussianLikelihood", "StandardNormalPrior", "VampPrior",
     "auto_likelihood", "build_networks", "detached", "kl_per_dim", "kl_to_prior", "make_likelihood", "make_prior",
     "posterior", "raw_scale", "rsample",

@@ -58,7 +58,8 @@ class ModelConfig(Section):
                         "the batch).")  # fmt: skip
     likelihood: str = setting(
         "bernoulli", choices=lambda: LIKELIHOODS, cli_choices=lambda: (AUTO, *LIKELIHOODS),
-        default_text=f"{AUTO}: {auto_likelihood(True)} for 0/1 data, else {auto_likelihood(False)}",
+        default_text=f"{AUTO}: {auto_likelihood('binary')} for 0/1 data, "
+        f"discretized-logistic for 8-bit images, else {auto_likelihood('real')}",
         help="p(x|z).",
     )  # fmt: skip
     # The fixed σ of `gaussian`, the initial σ of the learned ones; None where the likelihood

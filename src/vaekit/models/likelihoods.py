@@ -38,6 +38,9 @@ class Likelihood(nn.Module):
     has_sigma: ClassVar[bool] = False  # the ``sigma`` setting means something (a Gaussian)
     learns_sigma: ClassVar[bool] = False  # σ is learned: ``sigma`` is its start, floored
     per_dimension: ClassVar[bool] = False  # one learned σ per data dimension
+    # log p(x|z) is a probability of x's value, not a density: invariant to rescaling x, so
+    # reports add no Jacobian, and bits/dim are the literature's.
+    discrete: ClassVar[bool] = False
     # The kind of data ("binary" or "real") for which the ``auto`` setting picks this one.
     auto_for: ClassVar[str | None] = None
 
@@ -81,6 +84,7 @@ class BernoulliLikelihood(Likelihood):
 
     name = "bernoulli"
     auto_for = "binary"
+    discrete = True
 
     def distribution(self, out: Tensor) -> Distribution:
         return Independent(Bernoulli(logits=out, validate_args=False), 1)
@@ -271,7 +275,8 @@ def make_likelihood(
     return LIKELIHOODS.lookup(name)(dim, sigma=sigma, sigma_floor=sigma_floor)
 
 
-def auto_likelihood(binary: bool) -> str:
-    """The likelihood the ``auto`` setting picks: the one registered for binary or real data."""
-    kind = "binary" if binary else "real"
+def auto_likelihood(kind: str | bool) -> str:
+    """The likelihood the ``auto`` setting picks for a kind of data: "binary", "8-bit" or
+    "real" (``True``/``False``: binary or real)."""
+    kind = {True: "binary", False: "real"}.get(kind, kind)  # type: ignore[call-overload]
     return next(name for name, cls in LIKELIHOODS.items() if cls.auto_for == kind)

@@ -53,11 +53,16 @@ def data_config(settings: dict[str, Any]) -> DataConfig:
     return DataConfig(**kw)
 
 
-def resolve_likelihood(name: str | None, train: np.ndarray) -> str:
-    """'auto' (the default): the likelihood registered for 0/1 data, or for real data."""
+def resolve_likelihood(name: str | None, dataset: Dataset) -> str:
+    """'auto' (the default): the likelihood registered for 0/1 data, for 8-bit images (uint8
+    arrays or image files), or for other real data."""
     if name not in (None, AUTO):
         return name
-    return auto_likelihood(binary=bool(np.isin(train, (0.0, 1.0)).all()))
+    if np.isin(dataset.train, (0.0, 1.0)).all():
+        return auto_likelihood("binary")
+    if dataset.image_shape is not None and is_8bit(dataset.source_dtype, dataset.train):
+        return auto_likelihood("8-bit")  # probabilities of its 256 levels, not a density
+    return auto_likelihood("real")
 
 
 def initial_sigma(train: np.ndarray, floor: float) -> float:
@@ -118,10 +123,10 @@ def run_config(
     check_keys(settings)
     settings = _plain(settings)
     model_kw = section_kwargs(ModelConfig, settings)
-    model_kw["likelihood"] = resolve_likelihood(model_kw.get("likelihood"), dataset.train)
+    model_kw["likelihood"] = resolve_likelihood(model_kw.get("likelihood"), dataset)
     lik = LIKELIHOODS.lookup(model_kw["likelihood"])
     data = data_config(settings)
-    transform, note = (choose_transform(data, dataset, lik.has_sigma) if preprocess
+    transform, note = (choose_transform(data, dataset, lik.has_sigma and not lik.discrete) if preprocess
                        else (dataset.transform, None))  # fmt: skip
     train = dataset.with_transform(transform).train  # in the model's units
     if "sigma" not in model_kw and lik.learns_sigma:
