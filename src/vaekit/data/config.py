@@ -75,6 +75,9 @@ class DataConfig(Section):
         None, check=optional(int_list), label="image shape",
         help="H,W or H,W,C: treat flat rows as images of this shape (pictures, outputs); "
         "flat data is never guessed to be images.")  # fmt: skip
+    image_size: tuple[int, ...] | None = setting(
+        None, check=optional(int_list), label="image_size",
+        help="Image folders: resize each image to cover H,W (or H,H) and centre-crop to it.")  # fmt: skip
     image_layout: str | None = setting(
         None, check=optional(one_of(*LAYOUTS)), label="image_layout",
         default_text="from the shape: channels last unless only axis 1 has 1, 3 or 4 entries",
@@ -94,5 +97,7 @@ class DataConfig(Section):
             raise ConfigError(
                 f"{', '.join(given)} select(s) CSV columns; {self.name} is not a .csv file"
             )
+        if self.image_size is not None and len(self.image_size) not in (1, 2):
+            raise ConfigError(f"image_size is H or H,W, got {self.image_size}")
         if self.columns and self.drop_columns:
             raise ConfigError("give either columns or drop_columns, not both")

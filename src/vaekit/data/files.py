@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import DataError, DataNotFoundError, opt
 from .config import DataConfig
 from .dataset import SPLITS, Dataset, finish
+from .folders import read_image_folder
 
 FILE_SUFFIXES = (".npz", ".npy", ".csv")
 
@@ -146,10 +147,16 @@ def _is_numeric_row(row: list[str]) -> bool:
 
 
 def from_file(path: Path, config: DataConfig) -> Dataset:
-    """A data set from a user file: .npz with splits (and ``<split>_labels``), .npy or .csv."""
+    """A data set from a user file: .npz with splits (and ``<split>_labels``), .npy or .csv,
+    or a folder of images (PNG/JPEG/TIFF/BMP; class subfolders give labels)."""
     suffix = path.suffix.lower()
     labels: dict[str, np.ndarray] = {}
-    if suffix == ".npz":
+    if path.is_dir():  # a folder of image files, one subfolder per class if any
+        size = config.image_size
+        folder = read_image_folder(path, None if size is None else (size[0], size[-1]))
+        splits = {"train": folder.images}  # (N, H, W, C) uint8/uint16
+        labels = {} if folder.labels is None else {"train": folder.labels}
+    elif suffix == ".npz":
         arrays = read_npz(path)
         if "train" not in arrays:
             raise DataError(
