@@ -14,17 +14,9 @@ import pytest
 
 from vaekit.cli import main
 
+from ..cli_runner import run_cli
+
 RNG = np.random.default_rng(0)
-
-
-def _cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _snapshot(d):
@@ -55,7 +47,7 @@ def refused(args, capsys, run_dir, match):
     before = _snapshot(run_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning would be a second line on a user's terminal
-        code, _, err = _cli(args, capsys)
+        code, _, err = run_cli(args, capsys)
     assert code == 2, err
     assert "Traceback" not in err
     lines = err.strip().splitlines()

@@ -11,6 +11,8 @@ import numpy as np
 import vaekit
 from vaekit.cli import main
 
+from ..cli_runner import run_cli
+
 RNG = np.random.default_rng(0)
 
 
@@ -54,11 +56,9 @@ def test_a_density_on_eight_bit_data_reports_no_bits_per_dim(tmp_path, capsys):
 
 def test_discretized_logistic_refuses_data_off_the_grid(tmp_path, capsys):
     np.save(tmp_path / "r.npy", RNG.random((30, 4, 4)).astype(np.float32))
-    try:
-        main(["train", "--data", str(tmp_path / "r.npy"), "--likelihood", "discretized-logistic",
-              "--out", str(tmp_path / "o"), "--epochs", "1"])  # fmt: skip
-    except SystemExit as e:
-        assert e.code == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli(["train", "--data", tmp_path / "r.npy", "--likelihood",
+                            "discretized-logistic", "--out", tmp_path / "o", "--epochs", "1"],
+                           capsys)  # fmt: skip
+    assert code == 2
     assert "not 8-bit" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()

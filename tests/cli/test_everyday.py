@@ -10,19 +10,10 @@ import stat
 import numpy as np
 
 import vaekit
-from vaekit.cli import main
+
+from ..cli_runner import run_cli
 
 RNG = np.random.default_rng(0)
-
-
-def _cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def test_a_run_works_from_any_folder_and_a_moved_file_is_found_by_content(
@@ -35,20 +26,20 @@ def test_a_run_works_from_any_folder_and_a_moved_file_is_found_by_content(
     monkeypatch.chdir(work)  # a relative path, as a user types it
     args = ["train", "--data", "mine.npy", "--epochs", "1", "--hidden", "4", "--out", "run",
             "--quiet"]  # fmt: skip
-    assert _cli(args, capsys)[0] == 0
+    assert run_cli(args, capsys)[0] == 0
     assert json.loads((work / "run" / "config.json").read_text())["data"]["name"] == str(
         work / "mine.npy"
     )
     monkeypatch.chdir(elsewhere)
-    assert _cli(["evaluate", work / "run", "-k", "5", "--quiet"], capsys)[0] == 0
+    assert run_cli(["evaluate", work / "run", "-k", "5", "--quiet"], capsys)[0] == 0
     os.rename(work / "mine.npy", elsewhere / "moved.npy")
-    code, _, err = _cli(["evaluate", work / "run", "-k", "5", "--quiet"], capsys)
+    code, _, err = run_cli(["evaluate", work / "run", "-k", "5", "--quiet"], capsys)
     assert code == 2 and "is not there any more" in err and "--data" in err
-    code, _, err = _cli(["evaluate", work / "run", "--data", "moved.npy", "-k", "5", "--quiet"],
+    code, _, err = run_cli(["evaluate", work / "run", "--data", "moved.npy", "-k", "5", "--quiet"],
                         capsys)  # fmt: skip
     assert code == 0 and "note" not in err
     np.save(elsewhere / "other.npy", RNG.random((150, 6)).astype(np.float32))
-    code, _, err = _cli(["evaluate", work / "run", "--data", "other.npy", "-k", "5", "--quiet"],
+    code, _, err = run_cli(["evaluate", work / "run", "--data", "other.npy", "-k", "5", "--quiet"],
                         capsys)  # fmt: skip
     assert code == 0 and "not the file this run was trained on" in err
 
@@ -106,11 +97,11 @@ def test_threads_are_set_and_said_once(tmp_path, capsys):
 
     before = torch.get_num_threads()
     try:
-        code, _, err = _cli(["train", "--epochs", "1", "--hidden", "4", "--latent-dim", "2",
+        code, _, err = run_cli(["train", "--epochs", "1", "--hidden", "4", "--latent-dim", "2",
                              "--threads", "1", "--out", tmp_path / "r"], capsys)  # fmt: skip
         assert code == 0 and err.count("1 thread(s)") == 1
         assert torch.get_num_threads() == 1
-        code, _, err = _cli(["train", "--threads", "0", "--out", tmp_path / "x"], capsys)
+        code, _, err = run_cli(["train", "--threads", "0", "--out", tmp_path / "x"], capsys)
         assert code == 2 and "threads" in err
     finally:
         torch.set_num_threads(before)
@@ -120,10 +111,10 @@ def test_arrays_and_datasets_from_python_are_recorded_as_such(tmp_path, capsys):
     x = RNG.random((120, 5)).astype(np.float32)
     run = vaekit.train(data=x, epochs=1, hidden="4", out=tmp_path / "a", quiet=True)
     assert run.config.data.name == "memory:array" and run.config.model.input_dim == 5
-    code, _, err = _cli(["evaluate", tmp_path / "a", "-k", "5", "--quiet"], capsys)
+    code, _, err = run_cli(["evaluate", tmp_path / "a", "-k", "5", "--quiet"], capsys)
     assert code == 2 and "given in Python" in err and "--data" in err
     np.save(tmp_path / "x.npy", x)
-    code, _, _ = _cli(["evaluate", tmp_path / "a", "--data", tmp_path / "x.npy", "-k", "5",
+    code, _, _ = run_cli(["evaluate", tmp_path / "a", "--data", tmp_path / "x.npy", "-k", "5",
                        "--quiet"], capsys)  # fmt: skip
     assert code == 0
     mine = vaekit.Dataset("mine", x[:80], x[80:100], x[100:])

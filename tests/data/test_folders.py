@@ -208,6 +208,8 @@ def test_a_folder_trains_as_images_with_its_classes(tmp_path, capsys):
     import vaekit
     from vaekit.cli import main
 
+    from ..cli_runner import run_cli
+
     rng = np.random.default_rng(0)
     for cls in ("cat", "dog"):
         (tmp_path / "pics" / cls).mkdir(parents=True)
@@ -221,10 +223,8 @@ def test_a_folder_trains_as_images_with_its_classes(tmp_path, capsys):
         sorted(np.concatenate([ds.labels[s] for s in ("train", "valid", "test")]))
         == [0] * 10 + [1] * 10
     )
-    with pytest.raises(SystemExit) as e:
-        main(["train", "--data", str(tmp_path / "pics"), "--out", str(tmp_path / "r")])
-    assert e.value.code == 2
-    assert "--image-size H[,W]" in capsys.readouterr().err  # mixed sizes, said as a flag
+    code, _, err = run_cli(["train", "--data", tmp_path / "pics", "--out", tmp_path / "r"], capsys)
+    assert code == 2 and "--image-size H[,W]" in err  # mixed sizes, said as a flag
     main(["train", "--data", str(tmp_path / "pics"), "--image-size", "8,6", "--arch", "conv",
           "--channels", "4", "--hidden", "", "--epochs", "1", "--out", str(tmp_path / "r"),
           "--quiet"])  # fmt: skip

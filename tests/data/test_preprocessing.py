@@ -11,20 +11,11 @@ import torch
 from scipy import stats
 
 import vaekit
-from vaekit.cli import main
 from vaekit.data.transform import Transform
 
+from ..cli_runner import run_cli
+
 RNG = np.random.default_rng(0)
-
-
-def _cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _tabular(n=300):
@@ -58,7 +49,7 @@ def test_transform_round_trip_and_jacobian_against_scipy():
 def test_tabular_data_of_unequal_scales_is_standardised_by_default_with_a_note(
     scaled_csv, tmp_path, capsys
 ):
-    code, _, err = _cli(["train", "--data", scaled_csv, "--epochs", "2", "--hidden", "8",
+    code, _, err = run_cli(["train", "--data", scaled_csv, "--epochs", "2", "--hidden", "8",
                          "--latent-dim", "1", "--out", tmp_path / "r"], capsys)  # fmt: skip
     assert code == 0, err
     assert "note: each column standardised" in err and "--no-standardize" in err
@@ -69,7 +60,7 @@ def test_tabular_data_of_unequal_scales_is_standardised_by_default_with_a_note(
 
 
 def test_no_standardize_keeps_raw_values(scaled_csv, tmp_path, capsys):
-    code, _, err = _cli(["train", "--data", scaled_csv, "--epochs", "1", "--hidden", "8",
+    code, _, err = run_cli(["train", "--data", scaled_csv, "--epochs", "1", "--hidden", "8",
                          "--no-standardize", "--out", tmp_path / "r"], capsys)  # fmt: skip
     assert code == 0 and "note" not in err
     assert vaekit.load_run(tmp_path / "r").config.data.transform is None
@@ -77,13 +68,13 @@ def test_no_standardize_keeps_raw_values(scaled_csv, tmp_path, capsys):
 
 def test_outputs_are_in_the_data_units_and_evaluation_says_so(scaled_csv, tmp_path, capsys):
     run = tmp_path / "r"
-    assert _cli(["train", "--data", scaled_csv, "--epochs", "30", "--hidden", "16",
+    assert run_cli(["train", "--data", scaled_csv, "--epochs", "30", "--hidden", "16",
                  "--latent-dim", "1", "--out", run, "--quiet"], capsys)[0] == 0  # fmt: skip
-    assert _cli(["sample", run, "-n", "500", "--out", tmp_path / "s.npy"], capsys)[0] == 0
+    assert run_cli(["sample", run, "-n", "500", "--out", tmp_path / "s.npy"], capsys)[0] == 0
     s = np.load(tmp_path / "s.npy")
     assert s.shape == (500, 3)  # tabular stays flat
     assert 3000 < np.median(s[:, 2]) < 7000  # the large column in its own units, not z-scores
-    code, out, _ = _cli(["evaluate", run, "-k", "20", "--json", "--quiet"], capsys)
+    code, out, _ = run_cli(["evaluate", run, "-k", "20", "--json", "--quiet"], capsys)
     r = json.loads(out)
     t = Transform.from_dict(vaekit.load_run(run).config.data.transform)
     assert r["log_jacobian"] == pytest.approx(t.log_jacobian(3))
@@ -101,12 +92,14 @@ def test_outputs_are_in_the_data_units_and_evaluation_says_so(scaled_csv, tmp_pa
 def test_8bit_data_is_scaled_and_outputs_come_back_as_8bit_images(tmp_path, capsys):
     imgs = RNG.integers(0, 256, size=(120, 6, 5), dtype=np.uint8)
     np.save(tmp_path / "img.npy", imgs)
-    code, _, err = _cli(["train", "--data", tmp_path / "img.npy", "--epochs", "1", "--hidden", "8",
+    code, _, err = run_cli(["train", "--data", tmp_path / "img.npy", "--epochs", "1", "--hidden", "8",
                          "--out", tmp_path / "r"], capsys)  # fmt: skip
     assert code == 0 and "8-bit data (0–255) scaled to [0, 1]" in err
     ds = vaekit.load_dataset(vaekit.load_run(tmp_path / "r").config.data)
     assert ds.train.max() <= 1.0 and ds.image_shape == (6, 5)
-    assert _cli(["sample", tmp_path / "r", "-n", "4", "--out", tmp_path / "s.npy"], capsys)[0] == 0
+    assert (
+        run_cli(["sample", tmp_path / "r", "-n", "4", "--out", tmp_path / "s.npy"], capsys)[0] == 0
+    )
     s = np.load(tmp_path / "s.npy")
     model_units = vaekit.load(tmp_path / "r").sample(4, torch.Generator().manual_seed(0))
     assert s.shape == (4, 6, 5)
@@ -182,7 +175,7 @@ def test_errors_speak_python_to_python_and_flags_on_the_command_line(tmp_path, c
                      quiet=True)  # fmt: skip
     assert "overwrite=True" in str(e.value) and "resume=True" in str(e.value)
     assert "--" not in str(e.value)
-    code, _, err = _cli(["train", "--data", tmp_path / "x.npy", "--epochs", "2", "--hidden", "4",
+    code, _, err = run_cli(["train", "--data", tmp_path / "x.npy", "--epochs", "2", "--hidden", "4",
                          "--out", tmp_path / "r"], capsys)  # fmt: skip
     assert code == 2 and "--overwrite" in err and "--resume" in err and "=True" not in err
     with pytest.raises(vaekit.ConfigError, match=r"refined_proposal uses.*refine_steps=N"):

@@ -10,20 +10,11 @@ import pytest
 from safetensors.torch import load_file
 
 import vaekit
-from vaekit.cli import main
+
+from ..cli_runner import run_cli
 
 SMALL = dict(data="digits", hidden="8", latent_dim=2, seed=2, quiet=True,
              checkpoint_every="epoch")  # fmt: skip
-
-
-def _cli(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _rows(out):
@@ -52,17 +43,17 @@ def test_a_finished_run_grows_to_what_a_longer_run_would_be(tmp_path):
 def test_growing_needs_resume_and_cannot_shrink(tmp_path, capsys):
     out = tmp_path / "r"
     base = ["train", "--hidden", "8", "--latent-dim", "2", "--out", out, "--quiet"]
-    assert _cli([*base, "--epochs", "2"], capsys)[0] == 0
-    code, stdout, _ = _cli([*base, "--epochs", "2"], capsys)
+    assert run_cli([*base, "--epochs", "2"], capsys)[0] == 0
+    code, stdout, _ = run_cli([*base, "--epochs", "2"], capsys)
     assert code == 0 and "nothing to do" in stdout and "--resume --epochs" in stdout
-    code, _, err = _cli([*base, "--epochs", "3"], capsys)
+    code, _, err = run_cli([*base, "--epochs", "3"], capsys)
     assert code == 2 and "train.epochs 2 -> 3" in err and "add --resume" in err
-    code, _, err = _cli(["train", "--resume", "--out", out, "--epochs", "1", "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", "--out", out, "--epochs", "1", "--quiet"], capsys)
     assert code == 2 and "already trained 2 epochs" in err
-    code, _, err = _cli(["train", "--resume", "--out", out, "--epochs", "3", "--lr", "0.1",
+    code, _, err = run_cli(["train", "--resume", "--out", out, "--epochs", "3", "--lr", "0.1",
                          "--quiet"], capsys)  # fmt: skip
     assert code == 2 and "train.lr" in err  # only the length may change
-    assert _cli(["train", "--resume", "--out", out, "--epochs", "3", "--quiet"], capsys)[0] == 0
+    assert run_cli(["train", "--resume", "--out", out, "--epochs", "3", "--quiet"], capsys)[0] == 0
     assert len(_rows(out)) == 3
 
 
