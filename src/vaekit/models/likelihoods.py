@@ -26,7 +26,10 @@ SIGMA_FLOOR = 1e-3
 SIGMA_DEFAULT = 1.0
 
 
-def _inverse_softplus(y: float) -> float:
+def inverse_softplus(y: float | Tensor) -> float | Tensor:
+    """x with softplus(x) = y > 0: where a learned scale's raw parameter starts."""
+    if isinstance(y, Tensor):
+        return y + torch.log(-torch.expm1(-y))
     return y + math.log(-math.expm1(-y))
 
 
@@ -183,7 +186,7 @@ class FixedGaussianLikelihood(_GaussianBase):
         self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
     ) -> None:
         super().__init__(dim)
-        self.register_buffer("sigma", torch.tensor(_start(sigma)))
+        self.register_buffer("sigma", torch.tensor(sigma_or_default(sigma)))
 
     def scale(self, out: Tensor) -> Tensor:
         return self.sigma.expand(out.shape[:-1] + (self.dim,))
@@ -198,9 +201,9 @@ class _LearnedScale(_GaussianBase):
         self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
     ) -> None:
         super().__init__(dim)
-        self.sigma_floor = _floor(sigma_floor)
+        self.sigma_floor = sigma_floor_or_default(sigma_floor)
         shape = (dim,) if self.per_dimension else ()
-        raw = _inverse_softplus(_start(sigma) - self.sigma_floor)
+        raw = inverse_softplus(sigma_or_default(sigma) - self.sigma_floor)
         self.raw_scale = nn.Parameter(torch.full(shape, raw))
 
     @classmethod
@@ -210,8 +213,7 @@ class _LearnedScale(_GaussianBase):
         lik = super().from_config(config)
         if cls.per_dimension and getattr(config, "sigma_start", None) is not None:
             start = torch.tensor(config.sigma_start, dtype=torch.float64)  # (D,)
-            raw = start - lik.sigma_floor
-            raw = raw + torch.log(-torch.expm1(-raw))  # softplus⁻¹, as _inverse_softplus
+            raw = inverse_softplus(start - lik.sigma_floor)
             with torch.no_grad():
                 lik.raw_scale.copy_(raw.to(lik.raw_scale.dtype))
         return lik
@@ -246,19 +248,19 @@ class DecodedGaussianLikelihood(_GaussianBase):
         self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
     ) -> None:
         super().__init__(dim)
-        self.sigma_floor = _floor(sigma_floor)
+        self.sigma_floor = sigma_floor_or_default(sigma_floor)
         # Offset so that a zero decoder output means σ = the configured initial sigma.
-        self.raw_offset = _inverse_softplus(_start(sigma) - self.sigma_floor)
+        self.raw_offset = inverse_softplus(sigma_or_default(sigma) - self.sigma_floor)
 
     def scale(self, out: Tensor) -> Tensor:
         return self.sigma_floor + F.softplus(out[..., self.dim :] + self.raw_offset)
 
 
-def _floor(sigma_floor: float | None) -> float:
+def sigma_floor_or_default(sigma_floor: float | None) -> float:
     return SIGMA_FLOOR if sigma_floor is None else float(sigma_floor)
 
 
-def _start(sigma: float | None) -> float:
+def sigma_or_default(sigma: float | None) -> float:
     return SIGMA_DEFAULT if sigma is None else float(sigma)
 
 

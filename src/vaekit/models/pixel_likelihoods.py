@@ -19,7 +19,13 @@ from torch.distributions import Distribution, Independent
 
 from ..errors import DataError, opt
 from .discretized import DiscretizedLogistic
-from .likelihoods import LIKELIHOODS, SIGMA_FLOOR, Likelihood
+from .likelihoods import (
+    LIKELIHOODS,
+    Likelihood,
+    inverse_softplus,
+    sigma_floor_or_default,
+    sigma_or_default,
+)
 
 LEVELS = 256
 
@@ -44,10 +50,10 @@ class DiscretizedLogisticLikelihood(Likelihood):
         self, dim: int, sigma: float | None = None, sigma_floor: float | None = None
     ) -> None:
         super().__init__(dim)
-        self.sigma_floor = SIGMA_FLOOR if sigma_floor is None else float(sigma_floor)
-        start = (1.0 if sigma is None else float(sigma)) * math.sqrt(3) / math.pi
-        y = max(start - self.sigma_floor, 1e-6)
-        self.raw_offset = y + math.log(-math.expm1(-y))  # softplus⁻¹
+        self.sigma_floor = sigma_floor_or_default(sigma_floor)
+        start = sigma_or_default(sigma) * math.sqrt(3) / math.pi  # a logistic with std σ
+        # The scale's floor may exceed that start when σ is near its floor: start just above.
+        self.raw_offset = inverse_softplus(max(start - self.sigma_floor, 1e-6))
 
     def distribution(self, out: Tensor) -> Distribution:
         loc = out[..., : self.dim]  # (..., D)
