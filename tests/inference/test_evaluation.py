@@ -99,7 +99,7 @@ def test_progress_advances_within_a_batch(monkeypatch):
 
     m = _linear_model(3)
     x = torch.randn(6, 5)
-    per_sample = 6 * m.likelihood.params_per_dim * m.input_dim
+    per_sample = 6 * m.decoder_width
     monkeypatch.setattr(ev, "CHUNK_ELEMENTS", per_sample * 10)  # 10 samples a chunk
     told: list[int] = []
     log_likelihood_batch(m, x, 35, generator_for(m, 0), done=told.append)

@@ -73,3 +73,19 @@ def test_image_networks_refuse_flat_data():
         vaekit.ModelConfig(input_dim=30, arch="conv")
     with pytest.raises(vaekit.ConfigError, match="channels"):
         _config((4, 4), channels=())
+
+
+def test_decoder_width_is_its_widest_feature_map_not_its_output():
+    """The IS loop sizes its chunks by it: by the output alone a conv decoder's feature maps
+    were 540 MB a chunk, fresh pages each time (issue 15)."""
+    from vaekit.inference.importance import CHUNK_ELEMENTS, log_likelihood_batch
+
+    cfg = _config((28, 28, 1), channels=(32, 64), likelihood="bernoulli")
+    m = vaekit.VAE(cfg)
+    assert m.decoder_width == 32 * 28 * 28  # the transposed conv back to 28x28, 32 channels
+    mlp = vaekit.VAE(vaekit.ModelConfig(input_dim=784, hidden=(1000, 300), latent_dim=3))
+    assert mlp.decoder_width == 1000
+    seen: list[int] = []
+    m.decoder.features[-2].register_forward_hook(lambda _m, _i, out: seen.append(out.numel()))
+    log_likelihood_batch(m, torch.zeros(100, 784), 200, torch.Generator().manual_seed(0))
+    assert max(seen) <= CHUNK_ELEMENTS and len(seen) == 200  # 4M // (100 x 25,088): 1 draw a chunk

@@ -25,7 +25,11 @@ from tqdm.auto import tqdm
 from ..models import VAE, rsample
 from .config import EvalConfig
 
-# Elements of the decoder output per chunk: bounds memory whatever k and the batch size are.
+# Elements of the decoder's widest tensor per chunk (16 MB in float32): bounds memory whatever
+# k and the batch size are, and stays under the 32 MiB below which glibc reuses freed blocks
+# (runtime/allocator.py). Sizing by the output alone let a 32-channel conv decoder allocate
+# 540 MB feature maps a chunk, each one fresh pages from the kernel: measured on IS-200 of 500
+# MNIST images, 16.6 s with 9 million page faults against 7.3 s and none.
 CHUNK_ELEMENTS = 1 << 22
 
 
@@ -75,8 +79,7 @@ def log_likelihood_batch(
 ) -> Tensor:
     """IS log p(x) of one batch, (B,) float64, chunked over k so memory stays bounded.
     ``done(n)`` is told of every n importance weights computed (progress within a batch)."""
-    out_dim = model.likelihood.params_per_dim * model.input_dim
-    chunk = max(1, min(k, CHUNK_ELEMENTS // (xb.shape[0] * out_dim)))
+    chunk = max(1, min(k, CHUNK_ELEMENTS // (xb.shape[0] * model.decoder_width)))
     acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64, device=xb.device)
     q = model.encode(xb) if proposal is None else proposal  # once, not once a chunk
     for start in range(0, k, chunk):

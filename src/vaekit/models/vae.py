@@ -17,7 +17,7 @@ from torch.distributions import Distribution, Independent
 from .config import ModelConfig
 from .kl import kl_to_prior
 from .likelihoods import LIKELIHOODS, Likelihood
-from .networks import build_networks
+from .networks import build_networks, widest_activation
 from .posterior import detached, posterior, rsample
 from .priors import make_prior
 
@@ -95,6 +95,12 @@ class VAE(nn.Module):
     @property
     def dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
+
+    @cached_property
+    def decoder_width(self) -> int:
+        """Elements per latent draw of the decoder's largest tensor, its output or wider
+        feature maps: how the chunked importance-sampling loop bounds its memory."""
+        return widest_activation(self.decoder, self.latent_dim)
 
     def encode(self, x: Tensor) -> Independent:
         """q(z|x): batch shape (B,), event shape (L,)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import torch
 from torch import nn
 
 from ...registry import Registry
@@ -33,3 +34,25 @@ def build_networks(config: Any, out_dim: int) -> tuple[nn.Module, nn.Module]:
     """(encoder: D -> 2L, decoder: L -> out_dim) of the family ``config.arch`` names."""
     family: NetworkFamily = NETWORKS.lookup(config.arch)
     return family.build(config, out_dim)
+
+
+@torch.no_grad()
+def widest_activation(network: nn.Module, in_dim: int) -> int:
+    """Elements per example of the largest tensor any part of ``network`` outputs, measured on
+    one probe input. Loops that push many inputs through at once size their chunks by it: a
+    conv decoder's 32x28x28 feature maps are 32 times its 784 outputs."""
+    sizes: list[int] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(_numel(out)))
+             for m in network.modules()]  # fmt: skip
+    try:
+        p = next(network.parameters(), None)
+        network(torch.zeros(1, in_dim, device=getattr(p, "device", None),
+                            dtype=getattr(p, "dtype", None)))  # fmt: skip
+    finally:
+        for h in hooks:
+            h.remove()
+    return max(sizes)
+
+
+def _numel(out: object) -> int:
+    return out.numel() if isinstance(out, torch.Tensor) else 0
