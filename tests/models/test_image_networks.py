@@ -89,3 +89,15 @@ def test_decoder_width_is_its_widest_feature_map_not_its_output():
     m.decoder.features[-2].register_forward_hook(lambda _m, _i, out: seen.append(out.numel()))
     log_likelihood_batch(m, torch.zeros(100, 784), 200, torch.Generator().manual_seed(0))
     assert max(seen) <= CHUNK_ELEMENTS and len(seen) == 200  # 4M // (100 x 25,088): 1 draw a chunk
+
+
+def test_evaluation_batches_shrink_for_wide_decoders():
+    from vaekit.inference.importance import CHUNK_ELEMENTS, fitting_rows
+
+    conv = vaekit.VAE(_config((28, 28, 1), channels=(32, 64), likelihood="bernoulli"))
+    assert fitting_rows(conv, 1000) == CHUNK_ELEMENTS // (32 * 28 * 28) == 167
+    assert fitting_rows(conv, 1000, draws=4) == 41
+    mlp = vaekit.VAE(vaekit.ModelConfig(input_dim=784, hidden=(512, 512), latent_dim=3))
+    assert fitting_rows(mlp, 1000) == 1000  # MLPs keep their batches, and so their numbers
+    big = vaekit.VAE(_config((256, 256, 1), channels=(16, 32), likelihood="bernoulli"))
+    assert fitting_rows(big, 1000) == 4  # not 1,000 rows of 4 MB feature maps

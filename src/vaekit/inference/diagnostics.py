@@ -19,7 +19,7 @@ from torch.distributions import Independent
 from tqdm.auto import tqdm
 
 from ..models import VAE, kl_per_dim, posterior, raw_scale, rsample
-from .importance import generator_for, log_likelihood_batch
+from .importance import fitting_rows, generator_for, log_likelihood_batch
 
 ACTIVE_UNIT_THRESHOLD = 0.01
 
@@ -88,7 +88,7 @@ def refined_estimates(
     # Work counted in example-steps and importance weights, so every step moves the bar.
     bar = tqdm(total=x.shape[0] * (steps + importance_samples), desc="refining q(z|x)",
                unit="", unit_scale=True, disable=quiet, leave=False)  # fmt: skip
-    for xb in x.split(batch_size):
+    for xb in x.split(fitting_rows(model, batch_size, samples)):
         q = refine_posterior(model, xb, steps=steps, lr=lr, samples=samples, generator=gen,
                              done=bar.update)  # fmt: skip
         with torch.no_grad():

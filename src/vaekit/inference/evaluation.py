@@ -20,7 +20,7 @@ from ..models import VAE
 from ..runtime import derived_seed, flushing_denormals, use_threads
 from .config import EvalConfig
 from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
-from .importance import as_input, batches, generator_for, log_likelihood
+from .importance import as_input, batches, fitting_rows, generator_for, log_likelihood
 from .objectives import ELBO
 
 
@@ -39,7 +39,7 @@ def elbo_terms(
     gen = generator_for(model, seed, generator)
     objective = ELBO()
     parts: dict[str, list[Tensor]] = {"elbo": [], "reconstruction": [], "kl": []}
-    for xb in batches(x, batch_size):
+    for xb in batches(x, fitting_rows(model, batch_size)):
         t = objective(model, xb, gen)
         parts["elbo"].append(t.elbo)
         parts["reconstruction"].append(t.reconstruction)

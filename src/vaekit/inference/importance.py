@@ -41,6 +41,13 @@ def as_input(model: VAE, x: Tensor | np.ndarray) -> Tensor:
     return t.to(dtype=model.dtype)
 
 
+def fitting_rows(model: VAE, batch_size: int, draws: int = 1) -> int:
+    """At most ``batch_size`` rows; fewer where ``draws`` decoder passes of each would make a
+    tensor wider than CHUNK_ELEMENTS (large images: 1,000 rows of 256x256 feature maps with
+    16 channels would be 4 GB)."""
+    return max(1, min(batch_size, CHUNK_ELEMENTS // (draws * model.decoder_width)))
+
+
 def batches(x: Tensor, batch_size: int) -> Iterator[Tensor]:
     for i in range(0, x.shape[0], batch_size):
         yield x[i : i + batch_size]
@@ -112,7 +119,7 @@ def log_likelihood(
     # Counted in importance weights (examples × k), so small data still moves the bar.
     bar = tqdm(total=x.shape[0] * k, desc=f"log p(x), k={k}", unit="w", unit_scale=True,
                disable=quiet, leave=False)  # fmt: skip
-    for xb in batches(x, batch_size):
+    for xb in batches(x, fitting_rows(model, batch_size)):
         results.append(log_likelihood_batch(model, xb, k, gen, done=bar.update))
     bar.close()
     return torch.cat(results)
