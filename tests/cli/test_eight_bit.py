@@ -32,7 +32,7 @@ def test_eight_bit_images_get_probabilities_and_bits_per_dim(tmp_path, capsys):
     res, err = _evaluate(tmp_path / "r", capsys)
     assert "log_jacobian" not in res and "probabilities" in res["units"]
     ds = vaekit.load_dataset(run.config.data)  # with the run's scaling to [0, 1] applied
-    assert ds.test.max() <= 1.0
+    assert ds.held["test"].dtype == np.uint8 and ds.test.max() <= 1.0  # held as read, read scaled
     model_units = vaekit.evaluate(run.model, ds.test, importance_samples=20, quiet=True)
     assert math.isclose(res["elbo"], model_units["elbo"], rel_tol=1e-6)  # no Jacobian added
     assert math.isclose(res["log_likelihood_bits_per_dim"],

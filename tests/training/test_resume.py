@@ -225,7 +225,7 @@ def _fingerprint_of(out):
     from vaekit.training.checkpoint import data_fingerprint
 
     ds = load_dataset(vaekit.load_run(out).config.data)
-    return data_fingerprint(ds.train, ds.valid)
+    return data_fingerprint(ds)
 
 
 @pytest.mark.parametrize(

@@ -1,54 +1,142 @@
-"""A data set as vaekit uses it: validated float32 (N, D) splits, with missing splits carved.
+"""A data set as vaekit uses it: validated (N, D) splits, with missing splits carved.
 
-Every array leaves here as float32 (N, D) with finite values; images are flattened in
+Every split leaves here as (N, D) with finite values: float32, or uint8 as read (8-bit
+pixels, binary images: four times less memory), converted to float32 in the model's units
+a batch at a time (:meth:`Dataset.rows`, :meth:`Dataset.to_model`). Images are flattened in
 (H, W, C) order — channels last, as image files and PIL hold them — and their shape, (H, W)
-or (H, W, C), is kept for networks and pictures. Splits that the source lacks are carved from train by a permutation
-seeded with the data's own ``split_seed``, so the same data always gives the same split.
+or (H, W, C), is kept for networks and pictures. Splits that the source lacks are carved
+from train by a permutation seeded with the data's own ``split_seed``, so the same data
+always gives the same split.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from functools import cached_property
 
 import numpy as np
+import torch
 
 from ..errors import ConfigError, DataError, opt
 from .config import DataConfig
 from .transform import Transform
 
 SPLITS = ("train", "valid", "test")
+CHUNK_ELEMENTS = 1 << 22  # values a chunk of rows: 16 MB in float32, 32 MB while scaling
 
 
-@dataclass
 class Dataset:
-    name: str
-    train: np.ndarray  # (N_train, D) float32
-    valid: np.ndarray  # (N_valid, D)
-    test: np.ndarray  # (N_test, D)
-    image_shape: tuple[int, ...] | None = None
-    labels: dict[str, np.ndarray] = field(default_factory=dict)  # split -> (N,) where known
-    source_dtype: str = "float32"  # the training split's dtype as read, before float32
-    value_range: tuple[float, float] | None = None  # the training split's, original units
-    transform: Transform | None = None  # applied to the splits above (original -> model)
-    notes: list[str] = field(default_factory=list)  # what was assumed in reading it, for users
+    """Train, valid and test splits and what is known about them.
+
+    ``train``, ``valid`` and ``test`` are float32 (N, D) arrays in the model's units. Each
+    split is held in ``held`` as read: float32 with ``transform`` already applied, or uint8
+    (8-bit or binary data, four times smaller), converted on every read; training and the
+    data's fingerprint read uint8 splits a batch or chunk at a time, so a float32 copy of the
+    training split never exists.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        train: np.ndarray,
+        valid: np.ndarray,
+        test: np.ndarray,
+        image_shape: tuple[int, ...] | None = None,
+        labels: dict[str, np.ndarray] | None = None,  # split -> (N,) where known
+        source_dtype: str = "float32",  # the training split's dtype as read
+        value_range: tuple[float, float] | None = None,  # the training split's, original units
+        transform: Transform | None = None,  # original -> model units
+        notes: list[str] | None = None,  # what was assumed in reading it, for users
+    ) -> None:
+        self.name = name
+        self.held = {"train": train, "valid": valid, "test": test}  # (N, D) float32 or uint8
+        self.image_shape = image_shape
+        self.labels = dict(labels or {})
+        self.source_dtype, self.value_range = source_dtype, value_range
+        self.transform = transform
+        self.notes = list(notes or [])
+
+    def replaced(self, **changes: object) -> Dataset:
+        """A copy with some fields changed (the arrays are shared, not copied)."""
+        kw = {**self.held, "name": self.name, "image_shape": self.image_shape,
+              "labels": self.labels, "source_dtype": self.source_dtype,
+              "value_range": self.value_range, "transform": self.transform, "notes": self.notes}  # fmt: skip
+        return Dataset(**{**kw, **changes})  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{s}={a.shape} {a.dtype}" for s, a in self.held.items())
+        return f"Dataset({self.name!r}, {shapes}, image_shape={self.image_shape})"
+
+    train = property(lambda self: self.rows("train"), doc="(N_train, D) float32, model units")
+    valid = property(lambda self: self.rows("valid"), doc="(N_valid, D) float32, model units")
+    test = property(lambda self: self.rows("test"), doc="(N_test, D) float32, model units")
 
     @property
     def dim(self) -> int:
-        return int(self.train.shape[1])
+        return int(self.held["train"].shape[1])
+
+    def size(self, split: str) -> int:
+        return int(self.held[split].shape[0])
 
     def split(self, name: str) -> np.ndarray:
+        """A whole split in the model's units, float32 (N, D)."""
         if name not in SPLITS:
             raise ConfigError(f"unknown split {name!r}; choose one of: {', '.join(SPLITS)}")
-        return getattr(self, name)
+        return self.rows(name)
+
+    def rows(self, split: str, index: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Rows of a split in the model's units, float32 (n, D): the same numbers whether the
+        split is held as uint8 or as float32."""
+        a = self.held[split][index]
+        if a.dtype != np.uint8:
+            return a
+        return self.transform.apply(a) if self.transform else a.astype(np.float32)
+
+    def chunks(self, split: str, elements: int = CHUNK_ELEMENTS) -> Iterator[np.ndarray]:
+        """A split in the model's units, float32, in blocks of whole rows of about
+        ``elements`` values (bounded memory, also for the float64 scaling of uint8 rows)."""
+        rows = max(1, elements // self.dim)
+        for i in range(0, self.size(split), rows):
+            yield self.rows(split, slice(i, i + rows))
+
+    def train_std(self, axis: int | None = None) -> np.ndarray:
+        """The training split's std in the model's units (float64): of all values, or of each
+        column with ``axis=0``. uint8 splits are read in chunks (two passes) rather than as
+        one float32 copy; float32 ones as numpy computes it, to the last bit as before."""
+        if self.held["train"].dtype != np.uint8:
+            return np.std(self.held["train"], axis=axis, dtype=np.float64)
+        n = self.size("train") * (self.dim if axis is None else 1)
+        mean = sum(c.sum(axis, dtype=np.float64) for c in self.chunks("train")) / n
+        ss = sum(((c - mean) ** 2).sum(axis, dtype=np.float64) for c in self.chunks("train"))
+        return np.sqrt(ss / n)
+
+    def to_model(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch of held rows (a tensor of the splits' dtype, on any device) -> float32 in
+        the model's units, equal to :meth:`rows` of the same rows."""
+        if x.dtype != torch.uint8:
+            return x
+        if self.transform is None:
+            return x.to(torch.float32)
+        shift, scale = (torch.tensor(v, dtype=torch.float64, device=x.device)
+                        for v in (self.transform.shift, self.transform.scale))  # fmt: skip
+        return ((x.to(torch.float64) - shift) / scale).to(torch.float32)  # as numpy's apply
+
+    @cached_property
+    def model_range(self) -> tuple[float, float]:
+        """(min, max) of the training split in the model's units."""
+        lo, hi = zip(*((float(c.min()), float(c.max())) for c in self.chunks("train")), strict=True)
+        return min(lo), max(hi)
 
     def with_transform(self, t: Transform | None) -> Dataset:
-        """The same data in the model's units (a no-op for None or if already applied)."""
+        """The same data in the model's units (a no-op for None or if already applied); uint8
+        splits stay as they are and are converted on read."""
         if t is None or self.transform is not None:
             return self
         t.check_dim(self.dim, self.name)
-        return replace(self, train=t.apply(self.train), valid=t.apply(self.valid),
-                       test=t.apply(self.test), transform=t)  # fmt: skip
+        if self.held["train"].dtype == np.uint8:
+            return self.replaced(transform=t)
+        return self.replaced(transform=t, **{s: t.apply(a) for s, a in self.held.items()})
 
 
 def image_layout(shape: tuple[int, ...], given: str | None) -> tuple[str, str | None]:
@@ -67,11 +155,16 @@ def image_layout(shape: tuple[int, ...], given: str | None) -> tuple[str, str | 
 
 
 def check_array(
-    a: np.ndarray, what: str, allow_missing: bool = False, layout: str | None = "nhwc"
+    a: np.ndarray,
+    what: str,
+    allow_missing: bool = False,
+    layout: str | None = "nhwc",
+    keep_uint8: bool = False,
 ) -> tuple[np.ndarray, tuple[int, ...] | None]:
     """Validate one split: numeric, non-empty, finite (NaN allowed as "missing" if asked),
-    (N, D), (N, H, W) or (N, H, W, C) (``layout`` "nchw": (N, C, H, W)). -> float32
-    (N, D), images flattened channels last, and the image shape (H, W[, C])."""
+    (N, D), (N, H, W) or (N, H, W, C) (``layout`` "nchw": (N, C, H, W)). -> float32 (N, D)
+    (uint8 kept as it is if ``keep_uint8``), images flattened channels last, and the image
+    shape (H, W[, C])."""
     if (
         not isinstance(a, np.ndarray)
         or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_)
@@ -90,6 +183,8 @@ def check_array(
         a = a.transpose(0, 2, 3, 1)  # (N, H, W, C): the order vaekit flattens images in
     image_shape = tuple(int(s) for s in a.shape[1:]) if a.ndim >= 3 else None
     x = a.reshape(a.shape[0], -1)
+    if keep_uint8 and x.dtype == np.uint8:
+        return np.ascontiguousarray(x), image_shape
     bad_values = ~np.isfinite(x) if x.dtype.kind == "f" else None
     if bad_values is not None and allow_missing:
         bad_values &= ~np.isnan(x)
@@ -120,11 +215,13 @@ def finish(
         notes += [note] if note else []
     for s, a in splits.items():
         arrays[s], shape = check_array(a, f"{origin} ({s} split)", config.impute is not None,
-                                       layout)  # fmt: skip
+                                       layout, keep_uint8=True)  # fmt: skip
         image_shape = image_shape or shape
     dims = {s: a.shape[1] for s, a in arrays.items()}
     if len(set(dims.values())) > 1:
         raise DataError(f"{origin}: splits differ in number of features: {dims}")
+    if len({a.dtype for a in arrays.values()}) > 1:  # uint8 beside float: all float32
+        arrays = {s: a.astype(np.float32) for s, a in arrays.items()}
     labels = dict(labels or {})
     _carve(arrays, labels, config)
     if config.impute is not None:

@@ -48,7 +48,7 @@ def from_memory(data: Any, config: DataConfig) -> Dataset:
     Recorded under a ``memory:`` name, which later commands cannot reload by themselves."""
     if isinstance(data, Dataset):
         return data if data.name.startswith(MEMORY) or is_builtin(data.name) or is_file_name(
-            data.name) else replace(data, name=MEMORY + data.name)  # fmt: skip
+            data.name) else data.replaced(name=MEMORY + data.name)  # fmt: skip
     arrays = data if isinstance(data, dict) else {"train": data}
     if "train" not in arrays:
         raise DataError("data given as a dict needs a 'train' array (and optionally valid, test)")

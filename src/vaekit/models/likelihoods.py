@@ -77,9 +77,11 @@ class Likelihood(nn.Module):
         """Raise :class:`DataError` if ``x`` (N, D) cannot come from this likelihood."""
 
     def check_dataset(self, dataset: Any) -> None:
-        """``check_data`` on every split of a :class:`vaekit.Dataset`."""
+        """``check_data`` on every split of a :class:`vaekit.Dataset`, a chunk of rows at a
+        time (a float32 copy of a large uint8 split would cost 4x the data)."""
         for split in ("train", "valid", "test"):
-            self.check_data(dataset.split(split), f"{dataset.name} ({split} split)")
+            for chunk in dataset.chunks(split):
+                self.check_data(chunk, f"{dataset.name} ({split} split)")
 
 
 class BernoulliLikelihood(Likelihood):

@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..errors import ConfigError, ModelFileError, flag, opt
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT = "vaekit-checkpoint-2"
@@ -62,12 +65,16 @@ class Position:
             raise ValueError("position.metrics is not a list of rows")
 
 
-def data_fingerprint(*arrays: np.ndarray) -> str:
-    """A digest of the training data: resuming on other data would not be a resumption."""
+def data_fingerprint(dataset: Dataset) -> str:
+    """A digest of the training and validation splits in the model's units (float32, as they
+    were held before uint8 data stayed uint8, so older checkpoints still match): resuming on
+    other data would not be a resumption."""
     h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        h.update(str((a.shape, a.dtype.str)).encode())
-        h.update(np.ascontiguousarray(a).data)
+    for split in ("train", "valid"):
+        a = dataset.held[split]
+        h.update(str((a.shape, np.dtype(np.float32).str)).encode())
+        for chunk in dataset.chunks(split):
+            h.update(np.ascontiguousarray(chunk).data)
     return h.hexdigest()
 
 

@@ -66,10 +66,10 @@ def write_pictures(files: RunFiles, model: VAE, dataset: Dataset, config: RunCon
         return
     shape = config.model.image_shape
     gen = torch.Generator(device=model.device).manual_seed(config.train.seed)
-    vr = (float(dataset.train.min()), float(dataset.train.max()))
+    vr = dataset.model_range
     samples = model.sample(N_PICTURES, gen).cpu().numpy()
     files.draw("samples.png", lambda p: save_grid(samples, p, shape, value_range=vr))
-    x = torch.from_numpy(dataset.valid[:32]).to(model.device)
+    x = torch.from_numpy(dataset.rows("valid", slice(0, 32))).to(model.device)
     recon = model.reconstruct(x).cpu().numpy()
     files.draw("reconstructions.png",
                lambda p: save_reconstructions(x.cpu().numpy(), recon, p, shape, value_range=vr))  # fmt: skip

@@ -56,9 +56,11 @@ class Trainer:
         self.objective = make_objective(tc)
         self.selection = ModelSelection(files, self.objective.selected_by)
         self.device = model.device  # data, noise and accumulators follow the model
-        self.x_train = torch.from_numpy(dataset.train).to(self.device)
-        self.x_valid = torch.from_numpy(dataset.valid).to(self.device)
-        self.fingerprint = data_fingerprint(dataset.train, dataset.valid)
+        # Training rows stay as held (uint8 for 8-bit or binary data) and become float32 a
+        # batch at a time; the validation split is used whole every epoch, so it is converted once.
+        self.x_train = torch.from_numpy(dataset.held["train"]).to(self.device)
+        self.x_valid = torch.from_numpy(dataset.rows("valid")).to(self.device)
+        self.fingerprint = data_fingerprint(dataset)
         self.steps_per_epoch = math.ceil(self.x_train.shape[0] / tc.batch_size)
         self.opt = make_optimizer(self.model, tc.lr, tc.weight_decay)
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
@@ -134,7 +136,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         for i in range(self.pos.step_in_epoch, self.steps_per_epoch):
             idx = self.perm[i * tc.batch_size : (i + 1) * tc.batch_size]
-            xb = self.x_train.index_select(0, idx)
+            xb = self.dataset.to_model(self.x_train.index_select(0, idx))  # (B, D) float32
             beta = warmup_beta(
                 tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
             )

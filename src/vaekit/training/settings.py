@@ -58,26 +58,26 @@ def resolve_likelihood(name: str | None, dataset: Dataset) -> str:
     arrays or image files), or for other real data."""
     if name not in (None, AUTO):
         return name
-    if np.isin(dataset.train, (0.0, 1.0)).all():
+    if np.isin(dataset.held["train"], (0, 1)).all():
         return auto_likelihood("binary")
-    if dataset.image_shape is not None and is_8bit(dataset.source_dtype, dataset.train):
+    if dataset.image_shape is not None and is_8bit(dataset.source_dtype, dataset.held["train"]):
         return auto_likelihood("8-bit")  # probabilities of its 256 levels, not a density
     return auto_likelihood("real")
 
 
-def initial_sigma(train: np.ndarray, floor: float) -> float:
+def initial_sigma(dataset: Dataset, floor: float) -> float:
     """Start a learned σ at the data's std: the optimum of a model that ignores z.
 
     Starting at 1 on [0, 1]-valued data makes the KL term win before σ can shrink (Adam moves
     σ about lr per step), and the posterior collapses.
     """
-    return float(max(np.std(train, dtype=np.float64), 10 * floor))
+    return float(max(dataset.train_std(), 10 * floor))
 
 
-def initial_sigmas(train: np.ndarray, floor: float) -> tuple[float, ...]:
+def initial_sigmas(dataset: Dataset, floor: float) -> tuple[float, ...]:
     """Per-column starts of a per-dimension σ: each column's std (see :func:`initial_sigma`),
     so columns of different scales each start where a model that ignores z is optimal."""
-    std = np.std(train, axis=0, dtype=np.float64)  # (D,)
+    std = dataset.train_std(axis=0)  # (D,)
     return tuple(float(s) for s in np.maximum(std, 10 * floor))
 
 
@@ -101,14 +101,14 @@ def choose_transform(
     if dataset.transform is not None:  # loaded with a run's recorded preprocessing
         return dataset.transform, None
     if data.standardize or (data.standardize is None and has_sigma and dataset.image_shape is None
-                            and (ratio := scales_differ(dataset.train))):  # fmt: skip
+                            and (ratio := scales_differ(dataset.held["train"]))):  # fmt: skip
         why = "" if data.standardize else f" (column stds differ {ratio:.3g}-fold)"
-        t = Transform.standardize(dataset.train)
+        t = Transform.standardize(dataset.held["train"])
         return (
             t,
             f"{t.describe()}{why}; recorded in the run and undone on output; {flag('no_standardize')} keeps raw values",
         )
-    if is_8bit(dataset.source_dtype, dataset.train):
+    if is_8bit(dataset.source_dtype, dataset.held["train"]):
         t = Transform.eight_bit()
         return t, f"{t.describe()}; recorded in the run and undone on output"
     return None, None
@@ -128,12 +128,12 @@ def run_config(
     data = data_config(settings)
     transform, note = (choose_transform(data, dataset, lik.has_sigma and not lik.discrete) if preprocess
                        else (dataset.transform, None))  # fmt: skip
-    train = dataset.with_transform(transform).train  # in the model's units
     if "sigma" not in model_kw and lik.learns_sigma:
+        scaled = dataset.with_transform(transform)  # in the model's units
         floor = model_kw.get("sigma_floor", SIGMA_FLOOR)
-        model_kw["sigma"] = initial_sigma(train, floor)
+        model_kw["sigma"] = initial_sigma(scaled, floor)
         if lik.per_dimension and dataset.image_shape is None and preprocess:
-            model_kw["sigma_start"] = initial_sigmas(train, floor)
+            model_kw["sigma_start"] = initial_sigmas(scaled, floor)
     config = RunConfig(
         model=ModelConfig(input_dim=dataset.dim, image_shape=dataset.image_shape, **model_kw),
         data=replace(
@@ -142,7 +142,7 @@ def run_config(
             value_range=dataset.value_range,
             fingerprint=fingerprint(data.name),
         ),
-        train=TrainConfig(**_train_kw(settings, len(dataset.train))),
+        train=TrainConfig(**_train_kw(settings, dataset.size("train"))),
     )
     return config, [*dataset.notes, *([note] if note else [])]
 
