@@ -87,6 +87,10 @@ def test_outputs_are_in_the_data_units_and_evaluation_says_so(scaled_csv, tmp_pa
         assert r[key] == pytest.approx(raw[key] + r["log_jacobian"], rel=1e-9)
     assert r["kl"] == pytest.approx(raw["kl"])
     assert "bits_per_dim" not in r
+    # Python states the same numbers as the command when given the run's preprocessing.
+    api = vaekit.evaluate(model, x, importance_samples=20, transform=vaekit.load_run(run).transform)
+    for key in ("elbo", "log_likelihood", "reconstruction", "kl", "log_jacobian", "units"):
+        assert api[key] == pytest.approx(r[key], rel=1e-9) if key != "units" else api[key] == r[key]
 
 
 def test_8bit_data_is_scaled_and_outputs_come_back_as_8bit_images(tmp_path, capsys):

@@ -7,9 +7,7 @@ from typing import Any
 
 import click
 
-from ..data.transform import Transform
-from ..errors import opt, render
-from ..inference import EvalConfig, bits_per_dim
+from ..inference import EvalConfig
 from ..inference import evaluate as evaluate_model
 from ..runtime import use_threads
 from .common import data_options, run_and_data
@@ -31,10 +29,8 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
     run, ds = run_and_data(run_dir, data, data_dir)
     if not quiet:
         click.echo(f"vaekit: {n_threads} thread(s) (--threads N to change)", err=True)
-    res = evaluate_model(run.model, ds.split(split), config, quiet=quiet)
-    discrete = run.model.likelihood.discrete
-    res = {"split": split, "data": ds.name,
-           **in_original_units(res, ds.transform, ds.dim, discrete)}  # fmt: skip
+    res = evaluate_model(run.model, ds.split(split), config, transform=ds.transform, quiet=quiet)
+    res = {"split": split, "data": ds.name, **res}
     for warning in res["warnings"]:
         click.echo(f"vaekit: warning: {warning}", err=True)
     if as_json:
@@ -42,59 +38,6 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
         return
     for name, value in _evaluation_rows(res):
         click.echo(f"{name:<30} {value}")
-
-
-# Per-example log-densities: each moves by the log-Jacobian of the run's preprocessing.
-_LOG_DENSITIES = ("elbo", "reconstruction", "log_likelihood", "refined_elbo",
-                  "log_likelihood_refined_proposal")  # fmt: skip
-
-
-_WITH_BITS = ("elbo", "log_likelihood")  # result keys that have a *_bits_per_dim twin
-
-
-def in_original_units(
-    r: dict[str, Any], t: Transform | None, dim: int, discrete: bool = False
-) -> dict[str, Any]:
-    """Evaluation results of the model's units in the data's own: log p(x) = log p(x_model)
-    + log|dx_model/dx| (KL and the gaps do not move). Says which units in ``units``.
-
-    A discrete likelihood's numbers are probabilities of the values, which rescaling leaves
-    alone: no Jacobian. A density on 8-bit data gets no bits/dim: it is not a probability of
-    the 256 levels (it can exceed 1), so its bits/dim compare with nothing.
-    """
-    r = dict(r)
-    if discrete:
-        r["units"] = ("nats per example: log-probabilities of the data's values (a discrete "
-                      "likelihood: the same in any units); bits/dim = −log₂ P / dimensions")  # fmt: skip
-        return r
-    if t is not None and t.kind == "8-bit":
-        r = _no_bits(r)
-    if t is None:
-        r["units"] = "nats per example, in the data's own units"
-        return r
-    jac = t.log_jacobian(dim)
-    for key in _LOG_DENSITIES:
-        if key in r:
-            r[key] += jac
-    if "log_likelihood_repeats" in r:
-        r["log_likelihood_repeats"] = [v + jac for v in r["log_likelihood_repeats"]]
-    for key in _WITH_BITS:
-        if key in r and r.get(f"{key}_bits_per_dim") is not None:
-            r[f"{key}_bits_per_dim"] = bits_per_dim(r[key], dim)
-    r["units"] = (f"nats per example, in the data's own units: the model sees them after "
-                  f"{t.describe()}, and the log-Jacobian of that map, {jac:.3f} nats, is added")  # fmt: skip
-    r["log_jacobian"] = jac
-    return r
-
-
-def _no_bits(r: dict[str, Any]) -> dict[str, Any]:
-    for key in _WITH_BITS:
-        r[f"{key}_bits_per_dim"] = None
-    r["warnings"] = [*r.get("warnings", []), (
-        "no bits/dim: a continuous density on 8-bit data is not a probability of its 256 "
-        "levels (it can exceed 1, giving negative bits/dim); for numbers that compare with the "
-        f"literature train with {render(opt('likelihood', 'discretized-logistic'))}")]  # fmt: skip
-    return r
 
 
 def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..configuration import quiet_from
+from ..data.transform import Transform
 from ..errors import flag, opt, render
 from ..models import VAE
 from ..runtime import derived_seed, flushing_denormals, use_threads
@@ -22,6 +23,7 @@ from .config import EvalConfig
 from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
 from .importance import as_input, batches, fitting_rows, generator_for, log_likelihood
 from .objectives import ELBO
+from .units import in_data_units
 
 
 @torch.inference_mode()
@@ -53,11 +55,17 @@ def evaluate(
     x: Tensor | np.ndarray,
     config: EvalConfig | None = None,
     *,
+    transform: Transform | None = None,
     quiet: bool = False,
     threads: int | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
     """Per-example means in nats (and bits/dim): ELBO and its terms, IS log p(x), the gap.
+
+    ``x`` is in the model's units, as ``Dataset.train``/``valid``/``test`` are. Results are
+    stated in the data's own units when ``transform`` is the run's preprocessing
+    (``run.transform``; the log-Jacobian of the map is added to every log-density, as the
+    ``vaekit evaluate`` command does), else in x's units; ``units`` says which.
 
     Settings are :class:`EvalConfig`'s, as keywords (``importance_samples=1000``,
     ``repeats=3``, ``refine_steps=100``…) or as one ``config``. ``repeats`` independent IS
@@ -92,6 +100,7 @@ def evaluate(
         result.update(_refined(model, x, cfg, quiet, result, ll_each))
     result.update(latent_statistics(model, x))
     result["warnings"] = _warnings(result, cfg)
+    result = in_data_units(result, transform, dim, model.likelihood.discrete)
     result["seconds"] = time.perf_counter() - t0
     return result
 

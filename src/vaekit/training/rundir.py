@@ -22,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from ..data.transform import Transform
 from ..errors import ConfigError, ModelFileError, RunDirError
 from ..models import VAE
 from ..runtime import is_main_process
@@ -242,6 +243,12 @@ class Run:
     summary: dict[str, Any] | None = None
     interrupted: bool = False
     already_finished: bool = False  # train() found it finished and did nothing
+
+    @property
+    def transform(self) -> Transform | None:
+        """The preprocessing the model's data went through (for ``vaekit.evaluate``)."""
+        t = self.config.data.transform
+        return None if t is None else Transform.from_dict(t)
 
 
 def load_run(run_dir: str | os.PathLike) -> Run:
