@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
+import numpy as np
 
 from ..inference import EvalConfig
 from ..inference import evaluate as evaluate_model
+from ..inference.progress import Progress, evaluation_key
 from ..runtime import use_threads
+from ..training.rundir import WEIGHTS_FILE, Run
 from .common import data_options, run_and_data
 from .options import given, options_from
 
@@ -29,7 +33,19 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
     run, ds = run_and_data(run_dir, data, data_dir)
     if not quiet:
         click.echo(f"vaekit: {n_threads} thread(s) (--threads N to change)", err=True)
-    res = evaluate_model(run.model, ds.split(split), config, transform=ds.transform, quiet=quiet)
+    x = ds.split(split)
+    progress = _progress(run, x, config)
+    try:
+        res = evaluate_model(run.model, x, config, transform=ds.transform, progress=progress,
+                             quiet=quiet)  # fmt: skip
+    except KeyboardInterrupt:
+        if progress is not None and progress.values:
+            progress.save()
+            click.echo(f"vaekit: the estimates so far are kept in {progress.path}; rerun the "
+                       "same command to continue", err=True)  # fmt: skip
+        raise
+    if progress is not None:
+        progress.finish()
     res = {"split": split, "data": ds.name, **res}
     for warning in res["warnings"]:
         click.echo(f"vaekit: warning: {warning}", err=True)
@@ -38,6 +54,22 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
         return
     for name, value in _evaluation_rows(res):
         click.echo(f"{name:<30} {value}")
+
+
+def _progress(run: Run, x: np.ndarray, config: EvalConfig) -> Progress | None:
+    """Where this evaluation's IS estimates are kept while it runs (None if the run
+    directory is read-only or there is no IS): named by what its numbers depend on."""
+    if config.importance_samples == 0 or not os.access(run.run_dir, os.W_OK):
+        return None
+    weights = (run.run_dir / WEIGHTS_FILE).read_bytes()
+    key = evaluation_key(config.importance_samples, config.batch_size, config.seed,
+                         arrays=(x, weights))  # fmt: skip
+    progress = Progress(run.run_dir / f"evaluate-progress-{key[:16]}.safetensors", key)
+    if progress.restored_rows:
+        total = x.shape[0] * config.repeats
+        click.echo(f"vaekit: continuing an interrupted evaluation ({progress.restored_rows} of "
+                   f"{total} IS estimates done)", err=True)  # fmt: skip
+    return progress
 
 
 def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:

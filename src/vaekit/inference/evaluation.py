@@ -23,6 +23,7 @@ from .config import EvalConfig
 from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
 from .importance import as_input, batches, fitting_rows, generator_for, log_likelihood
 from .objectives import ELBO
+from .progress import Progress
 from .units import in_data_units
 
 
@@ -56,6 +57,7 @@ def evaluate(
     config: EvalConfig | None = None,
     *,
     transform: Transform | None = None,
+    progress: Progress | None = None,
     quiet: bool = False,
     threads: int | None = None,
     **settings: Any,
@@ -66,6 +68,8 @@ def evaluate(
     stated in the data's own units when ``transform`` is the run's preprocessing
     (``run.transform``; the log-Jacobian of the map is added to every log-density, as the
     ``vaekit evaluate`` command does), else in x's units; ``units`` says which.
+    ``progress`` (:class:`~vaekit.inference.progress.Progress`) keeps the IS estimates on
+    disk as they are made, so a rerun after an interruption continues them.
 
     Settings are :class:`EvalConfig`'s, as keywords (``importance_samples=1000``,
     ``repeats=3``, ``refine_steps=100``…) or as one ``config``. ``repeats`` independent IS
@@ -92,7 +96,7 @@ def evaluate(
     result["elbo_bits_per_dim"] = bits_per_dim(result["elbo"], dim)
     ll_each = None  # (N,) IS log p(x) per example, averaged over the repeats
     if cfg.importance_samples > 0:
-        ll_each, importance = _importance(model, x, cfg, quiet)
+        ll_each, importance = _importance(model, x, cfg, quiet, progress)
         result.update(importance)
         result["log_likelihood_bits_per_dim"] = bits_per_dim(result["log_likelihood"], dim)
         result["gap"] = result["log_likelihood"] - result["elbo"]
@@ -106,11 +110,12 @@ def evaluate(
 
 
 def _importance(
-    model: VAE, x: Tensor, cfg: EvalConfig, quiet: bool
+    model: VAE, x: Tensor, cfg: EvalConfig, quiet: bool, progress: Progress | None
 ) -> tuple[Tensor, dict[str, Any]]:
     runs = [
         log_likelihood(model, x, cfg.importance_samples, batch_size=cfg.batch_size,
-                       seed=derived_seed(cfg.seed, "importance", r), quiet=quiet)
+                       seed=derived_seed(cfg.seed, "importance", r), quiet=quiet,
+                       progress=progress, repeat=r)
         for r in range(cfg.repeats)
     ]  # each (N,)  # fmt: skip
     means = [float(ll.mean()) for ll in runs]

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..models import VAE, rsample
 from .config import EvalConfig
+from .progress import Progress
 
 # Elements of the decoder's widest tensor per chunk (16 MB in float32): bounds memory whatever
 # k and the batch size are, and stays under the 32 MiB below which glibc reuses freed blocks
@@ -107,19 +108,29 @@ def log_likelihood(
     seed: int | None = 0,
     generator: torch.Generator | None = None,
     quiet: bool = True,
+    progress: Progress | None = None,
+    repeat: int = 0,
 ) -> Tensor:
     """Importance-sampled log p(x) per example, (N,) float64, with k samples each.
-    ``quiet=False`` shows a progress bar that advances with every chunk of samples."""
+    ``quiet=False`` shows a progress bar that advances with every chunk of samples.
+    ``progress`` keeps finished batches (as ``repeat``) on disk and resumes from them, with
+    the same draws as an uninterrupted call."""
     if k < 1:
         raise ValueError(f"importance samples must be >= 1, got {k}")
     model.eval()
     x = as_input(model, x)
     gen = generator_for(model, seed, generator)
-    results = []
+    done, state = progress.resume(repeat) if progress is not None else (None, None)
+    results = [] if done is None else [done.to(x.device)]
+    start = 0 if done is None else int(done.numel())
+    if state is not None:
+        gen.set_state(state.to(gen.get_state().device))
     # Counted in importance weights (examples × k), so small data still moves the bar.
-    bar = tqdm(total=x.shape[0] * k, desc=f"log p(x), k={k}", unit="w", unit_scale=True,
-               disable=quiet, leave=False)  # fmt: skip
-    for xb in batches(x, fitting_rows(model, batch_size)):
+    bar = tqdm(total=x.shape[0] * k, initial=start * k, desc=f"log p(x), k={k}", unit="w",
+               unit_scale=True, disable=quiet, leave=False)  # fmt: skip
+    for xb in batches(x[start:], fitting_rows(model, batch_size)):
         results.append(log_likelihood_batch(model, xb, k, gen, done=bar.update))
+        if progress is not None:
+            progress.record(repeat, results[-1], gen.get_state())
     bar.close()
     return torch.cat(results)
