@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -231,3 +232,14 @@ def test_a_folder_trains_as_images_with_its_classes(tmp_path, capsys):
     run = vaekit.load_run(tmp_path / "r")
     assert run.config.model.image_shape == (8, 6, 3)
     assert run.config.model.likelihood == "discretized-logistic"
+    # A moved folder is the same data by content; an edited image makes it other data.
+    fp = run.config.data.fingerprint
+    assert fp is not None
+    os.rename(tmp_path / "pics", tmp_path / "moved")
+    code, _, err = run_cli(["evaluate", tmp_path / "r", "--data", tmp_path / "moved", "-k", "2",
+                            "--quiet"], capsys)  # fmt: skip
+    assert code == 0 and "not the file this run was trained on" not in err
+    Image.fromarray(np.zeros((9, 14, 3), dtype=np.uint8)).save(tmp_path / "moved" / "dog" / "2.png")
+    code, _, err = run_cli(["evaluate", tmp_path / "r", "--data", tmp_path / "moved", "-k", "2",
+                            "--quiet"], capsys)  # fmt: skip
+    assert code == 0 and "not the file this run was trained on" in err

@@ -16,6 +16,7 @@ from . import mnist
 from .config import DataConfig
 from .dataset import SPLITS, Dataset, finish
 from .files import FILE_SUFFIXES, from_file
+from .folders import folder_digest
 
 # name -> function(DataConfig) -> Dataset
 DATASETS: Registry = Registry("dataset")
@@ -75,8 +76,11 @@ def canonical_name(name: str) -> str:
 
 
 def fingerprint(name: str) -> str | None:
-    """A digest of a data file's bytes (None for built-in data sets, known by name)."""
+    """A digest of a data file's bytes or an image folder's images (None for built-in data
+    sets, known by name)."""
     path = Path(name).expanduser()
+    if is_file_name(name) and path.is_dir():
+        return folder_digest(path)
     if not is_file_name(name) or not path.is_file():
         return None
     h = hashlib.blake2b(digest_size=16)
