@@ -82,6 +82,10 @@ class DataConfig(Section):
         None, check=optional(one_of(*LAYOUTS)), label="image_layout",
         default_text="from the shape: channels last unless only axis 1 has 1, 3 or 4 entries",
         help="Axis order of (N, ., ., .) image arrays: nhwc (channels last) or nchw.")  # fmt: skip
+    lazy: bool = setting(
+        False, check=boolean, label="lazy",
+        help="Read a .npy file from disk as it is needed (memory-mapped) instead of into "
+        "memory: for data larger than memory (uint8 or float32, channels last).")  # fmt: skip
     # What the run applies to the data, decided when it starts (``training.settings``), and
     # the training data's range in its own units (pictures and outputs use it).
     transform: dict[str, Any] | None = setting(None, check=_transform, user=False)
@@ -99,5 +103,12 @@ class DataConfig(Section):
             )
         if self.image_size is not None and len(self.image_size) not in (1, 2):
             raise ConfigError(f"image_size is H or H,W, got {self.image_size}")
+        if self.lazy and not self.name.lower().endswith(".npy"):
+            raise ConfigError(
+                f"lazy reading takes a .npy file (np.save), not {self.name}: a .npz is read "
+                "whole, and CSV files and image folders are parsed"
+            )
+        if self.lazy and self.impute is not None:
+            raise ConfigError("lazy data cannot be imputed (that would change the file)")
         if self.columns and self.drop_columns:
             raise ConfigError("give either columns or drop_columns, not both")

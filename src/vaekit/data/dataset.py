@@ -12,7 +12,7 @@ always gives the same split.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 
 import numpy as np
@@ -20,10 +20,10 @@ import torch
 
 from ..errors import ConfigError, DataError, opt
 from .config import DataConfig
+from .lazy import CHUNK_ELEMENTS, RowSubset, is_lazy, lazy_rows, row_chunks, value_range
 from .transform import Transform
 
 SPLITS = ("train", "valid", "test")
-CHUNK_ELEMENTS = 1 << 22  # values a chunk of rows: 16 MB in float32, 32 MB while scaling
 
 
 class Dataset:
@@ -31,9 +31,9 @@ class Dataset:
 
     ``train``, ``valid`` and ``test`` are float32 (N, D) arrays in the model's units. Each
     split is held in ``held`` as read: float32 with ``transform`` already applied, or uint8
-    (8-bit or binary data, four times smaller), converted on every read; training and the
-    data's fingerprint read uint8 splits a batch or chunk at a time, so a float32 copy of the
-    training split never exists.
+    (8-bit or binary data, four times smaller) or on disk (``lazy``), converted on every
+    read; training, checks and the data's fingerprint read those a batch or a chunk at a
+    time, so a float32 copy of the training split never exists.
     """
 
     def __init__(
@@ -48,20 +48,22 @@ class Dataset:
         value_range: tuple[float, float] | None = None,  # the training split's, original units
         transform: Transform | None = None,  # original -> model units
         notes: list[str] | None = None,  # what was assumed in reading it, for users
+        applied: bool = True,  # whether the held arrays are already in the model's units
     ) -> None:
         self.name = name
         self.held = {"train": train, "valid": valid, "test": test}  # (N, D) float32 or uint8
         self.image_shape = image_shape
         self.labels = dict(labels or {})
         self.source_dtype, self.value_range = source_dtype, value_range
-        self.transform = transform
+        self.transform, self.applied = transform, applied or transform is None
         self.notes = list(notes or [])
 
     def replaced(self, **changes: object) -> Dataset:
         """A copy with some fields changed (the arrays are shared, not copied)."""
         kw = {**self.held, "name": self.name, "image_shape": self.image_shape,
               "labels": self.labels, "source_dtype": self.source_dtype,
-              "value_range": self.value_range, "transform": self.transform, "notes": self.notes}  # fmt: skip
+              "value_range": self.value_range, "transform": self.transform, "notes": self.notes,
+              "applied": self.applied}  # fmt: skip
         return Dataset(**{**kw, **changes})  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -71,6 +73,11 @@ class Dataset:
     train = property(lambda self: self.rows("train"), doc="(N_train, D) float32, model units")
     valid = property(lambda self: self.rows("valid"), doc="(N_valid, D) float32, model units")
     test = property(lambda self: self.rows("test"), doc="(N_test, D) float32, model units")
+
+    @property
+    def lazy(self) -> bool:
+        """Read from disk as needed (a memory-mapped file), not held in memory."""
+        return is_lazy(self.held["train"])
 
     @property
     def dim(self) -> int:
@@ -88,38 +95,57 @@ class Dataset:
     def rows(self, split: str, index: slice | np.ndarray = slice(None)) -> np.ndarray:
         """Rows of a split in the model's units, float32 (n, D): the same numbers whether the
         split is held as uint8 or as float32."""
-        a = self.held[split][index]
-        if a.dtype != np.uint8:
-            return a
-        return self.transform.apply(a) if self.transform else a.astype(np.float32)
+        a = np.asarray(self.held[split][index])
+        if not self.applied:
+            return self.transform.apply(a)  # type: ignore[union-attr]
+        return a if a.dtype == np.float32 else a.astype(np.float32)
 
     def chunks(self, split: str, elements: int = CHUNK_ELEMENTS) -> Iterator[np.ndarray]:
         """A split in the model's units, float32, in blocks of whole rows of about
         ``elements`` values (bounded memory, also for the float64 scaling of uint8 rows)."""
-        rows = max(1, elements // self.dim)
-        for i in range(0, self.size(split), rows):
-            yield self.rows(split, slice(i, i + rows))
+        for chunk in row_chunks(self.held[split], elements):
+            yield chunk if self.applied and chunk.dtype == np.float32 else self.rows_of(chunk)
 
-    def train_std(self, axis: int | None = None) -> np.ndarray:
-        """The training split's std in the model's units (float64): of all values, or of each
-        column with ``axis=0``. uint8 splits are read in chunks (two passes) rather than as
-        one float32 copy; float32 ones as numpy computes it, to the last bit as before."""
-        if self.held["train"].dtype != np.uint8:
-            return np.std(self.held["train"], axis=axis, dtype=np.float64)
+    def rows_of(self, held_rows: np.ndarray) -> np.ndarray:
+        """Held rows (as read) -> float32 in the model's units."""
+        if not self.applied:
+            return self.transform.apply(held_rows)  # type: ignore[union-attr]
+        return held_rows.astype(np.float32, copy=False)
+
+    def batches_from(
+        self, split: str, device: torch.device
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``take(idx)``: rows ``idx`` (B,) of a split in the model's units, float32 on
+        ``device``; from the held split moved to the device once, or, for lazy data, read
+        from disk a batch at a time."""
+        held = self.held[split]
+        if self.lazy:
+            return lambda idx: self.to_model(
+                torch.from_numpy(np.asarray(held[idx.cpu().numpy()])).to(device))  # fmt: skip
+        t = torch.from_numpy(held).to(device)
+        return lambda idx: self.to_model(t.index_select(0, idx))
+
+    def train_moments(self, axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The training split's mean and std in the model's units (float64): of all values,
+        or of each column with ``axis=0``. Split held as float32 in memory: as numpy computes
+        them, to the last bit as before; otherwise in chunks (two passes), never one float32
+        copy of it all."""
+        held = self.held["train"]
+        if self.applied and not self.lazy and held.dtype == np.float32:
+            return held.mean(axis, dtype=np.float64), held.std(axis, dtype=np.float64)
         n = self.size("train") * (self.dim if axis is None else 1)
         mean = sum(c.sum(axis, dtype=np.float64) for c in self.chunks("train")) / n
         ss = sum(((c - mean) ** 2).sum(axis, dtype=np.float64) for c in self.chunks("train"))
-        return np.sqrt(ss / n)
+        return mean, np.sqrt(ss / n)
 
     def to_model(self, x: torch.Tensor) -> torch.Tensor:
         """A batch of held rows (a tensor of the splits' dtype, on any device) -> float32 in
         the model's units, equal to :meth:`rows` of the same rows."""
-        if x.dtype != torch.uint8:
-            return x
-        if self.transform is None:
-            return x.to(torch.float32)
+        if self.applied:
+            return x if x.dtype == torch.float32 else x.to(torch.float32)
+        t = self.transform
         shift, scale = (torch.tensor(v, dtype=torch.float64, device=x.device)
-                        for v in (self.transform.shift, self.transform.scale))  # fmt: skip
+                        for v in (t.shift, t.scale))  # type: ignore[union-attr]  # fmt: skip
         return ((x.to(torch.float64) - shift) / scale).to(torch.float32)  # as numpy's apply
 
     @cached_property
@@ -134,8 +160,8 @@ class Dataset:
         if t is None or self.transform is not None:
             return self
         t.check_dim(self.dim, self.name)
-        if self.held["train"].dtype == np.uint8:
-            return self.replaced(transform=t)
+        if self.held["train"].dtype == np.uint8 or self.lazy:
+            return self.replaced(transform=t, applied=False)
         return self.replaced(transform=t, **{s: t.apply(a) for s, a in self.held.items()})
 
 
@@ -160,11 +186,12 @@ def check_array(
     allow_missing: bool = False,
     layout: str | None = "nhwc",
     keep_uint8: bool = False,
+    lazy: bool = False,
 ) -> tuple[np.ndarray, tuple[int, ...] | None]:
     """Validate one split: numeric, non-empty, finite (NaN allowed as "missing" if asked),
     (N, D), (N, H, W) or (N, H, W, C) (``layout`` "nchw": (N, C, H, W)). -> float32 (N, D)
     (uint8 kept as it is if ``keep_uint8``), images flattened channels last, and the image
-    shape (H, W[, C])."""
+    shape (H, W[, C]). ``lazy``: a memory-mapped array stays one, uint8 or float32."""
     if (
         not isinstance(a, np.ndarray)
         or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_)
@@ -179,6 +206,9 @@ def check_array(
         )
     if a.shape[0] == 0 or math.prod(a.shape[1:]) == 0:
         raise DataError(f"{what} is empty (shape {a.shape})")
+    if lazy:
+        return lazy_rows(a, what, layout), (tuple(int(s) for s in a.shape[1:]) if a.ndim >= 3
+                                            else None)  # fmt: skip
     if a.ndim == 4 and layout == "nchw":
         a = a.transpose(0, 2, 3, 1)  # (N, H, W, C): the order vaekit flattens images in
     image_shape = tuple(int(s) for s in a.shape[1:]) if a.ndim >= 3 else None
@@ -215,7 +245,7 @@ def finish(
         notes += [note] if note else []
     for s, a in splits.items():
         arrays[s], shape = check_array(a, f"{origin} ({s} split)", config.impute is not None,
-                                       layout, keep_uint8=True)  # fmt: skip
+                                       layout, keep_uint8=True, lazy=config.lazy)  # fmt: skip
         image_shape = image_shape or shape
     dims = {s: a.shape[1] for s, a in arrays.items()}
     if len(set(dims.values())) > 1:
@@ -230,7 +260,7 @@ def finish(
     train = arrays["train"]
     ds = Dataset(name, train, arrays["valid"], arrays["test"], image_shape, labels,
                  source_dtype=np.asarray(splits["train"]).dtype.str,
-                 value_range=(float(train.min()), float(train.max())), notes=notes)  # fmt: skip
+                 value_range=value_range(train), notes=notes)  # fmt: skip
     recorded = Transform.from_dict(config.transform) if config.transform else None
     return ds.with_transform(recorded)
 
@@ -272,6 +302,10 @@ def _carve(
             )
         perm = rng.permutation(n)
         take, keep = perm[:n_out], perm[n_out:]
-        arrays[split], arrays["train"] = arrays["train"][take], arrays["train"][keep]
+        train = arrays["train"]
+        if is_lazy(train):  # index views of the file, in the same order as the copies below
+            arrays[split], arrays["train"] = RowSubset(train, take), RowSubset(train, keep)
+        else:
+            arrays[split], arrays["train"] = train[take], train[keep]
         if "train" in labels and len(labels["train"]) == n:
             labels[split], labels["train"] = labels["train"][take], labels["train"][keep]

@@ -43,10 +43,11 @@ def _require_file(path: Path) -> None:
         raise DataError(f"{path} is not a file")
 
 
-def read_npy(path: Path) -> np.ndarray:
+def read_npy(path: Path, lazy: bool = False) -> np.ndarray:
+    """The array in a .npy file; memory-mapped read-only with ``lazy`` (read as needed)."""
     _require_file(path)
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False, mmap_mode="r" if lazy else None)
     except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{path} is not a readable .npy file ({_reason(e)})") from None
 
@@ -166,7 +167,7 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
         splits = {s: arrays[s] for s in SPLITS if s in arrays}
         labels = {s: arrays[f"{s}_labels"] for s in splits if f"{s}_labels" in arrays}
     elif suffix == ".npy":
-        splits = {"train": read_npy(path)}
+        splits = {"train": read_npy(path, config.lazy)}
     elif suffix == ".csv":
         splits, labels = _csv_splits(path, config)
     else:

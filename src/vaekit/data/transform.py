@@ -50,8 +50,11 @@ class Transform:
     @classmethod
     def standardize(cls, train: np.ndarray) -> Transform:
         """Per-column mean and std of ``train`` (N, D); a constant column keeps scale 1."""
-        mean = train.mean(0, dtype=np.float64)
-        std = train.std(0, dtype=np.float64)
+        return cls.from_moments(train.mean(0, dtype=np.float64), train.std(0, dtype=np.float64))
+
+    @classmethod
+    def from_moments(cls, mean: np.ndarray, std: np.ndarray) -> Transform:
+        """Standardisation by per-column ``mean`` and ``std`` (D,); a zero std keeps scale 1."""
         std = np.where(std > 0, std, 1.0)
         return cls("standardize", tuple(map(float, mean)), tuple(map(float, std)))
 
@@ -97,14 +100,14 @@ class Transform:
             raise ConfigError("preprocessing: shift and scale must be lists of numbers") from None
 
 
-def is_8bit(source_dtype: str, train: np.ndarray) -> bool:
+def is_8bit(source_dtype: str, value_range: tuple[float, float] | None) -> bool:
     """Integer data that spans more than 0/1 and fits 0–255: 8-bit pixels or counts."""
-    return np.dtype(source_dtype) == np.uint8 and float(train.max()) > 1
+    return np.dtype(source_dtype) == np.uint8 and value_range is not None and value_range[1] > 1
 
 
-def scales_differ(train: np.ndarray) -> float | None:
-    """The ratio of the largest to the smallest column std if above SCALE_RATIO, else None."""
-    std = train.std(0, dtype=np.float64)
+def scales_differ(std: np.ndarray) -> float | None:
+    """The ratio of the largest to the smallest column std (D,) if above SCALE_RATIO, else
+    None."""
     std = std[std > 0]
     if std.size < 2:
         return None

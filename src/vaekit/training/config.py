@@ -45,6 +45,8 @@ DERIVED = {("data", "transform"), ("data", "value_range"), ("data", "fingerprint
            ("model", "sigma_start")}  # fmt: skip
 # Settings that only say how long a run goes: `--resume` may change them (a run that grows).
 GROWABLE = {("train", "epochs"), ("train", "patience")}
+# Settings that only say how the data is read, never what the numbers are: free to differ.
+READING = {("data", "lazy")}
 
 
 @dataclass
@@ -116,7 +118,7 @@ class RunConfig:
         fingerprint guards it. The format version is not either; with ``growing``, neither
         are the settings that only say how long the run goes (GROWABLE)."""
         mine, theirs = self.to_dict(), other.to_dict()
-        ignored = DERIVED | (GROWABLE if growing else set())
+        ignored = DERIVED | READING | (GROWABLE if growing else set())
         return [
             f"{section}.{name} {value!r} -> {theirs[section].get(name)!r}"
             for section in ("model", "data", "train")

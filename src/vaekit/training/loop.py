@@ -58,10 +58,11 @@ class Trainer:
         self.device = model.device  # data, noise and accumulators follow the model
         # Training rows stay as held (uint8 for 8-bit or binary data) and become float32 a
         # batch at a time; the validation split is used whole every epoch, so it is converted once.
-        self.x_train = torch.from_numpy(dataset.held["train"]).to(self.device)
+        self.take_train = dataset.batches_from("train", self.device)  # idx -> (B, D) float32
+        self.n_train = dataset.size("train")
         self.x_valid = torch.from_numpy(dataset.rows("valid")).to(self.device)
         self.fingerprint = data_fingerprint(dataset)
-        self.steps_per_epoch = math.ceil(self.x_train.shape[0] / tc.batch_size)
+        self.steps_per_epoch = math.ceil(self.n_train / tc.batch_size)
         self.opt = make_optimizer(self.model, tc.lr, tc.weight_decay)
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
         self.gen = torch.Generator(device=self.device).manual_seed(tc.seed)
@@ -128,7 +129,7 @@ class Trainer:
         """The rest of the current epoch's optimiser steps."""
         tc = self.config.train
         if self.perm is None:  # a new epoch
-            self.perm = torch.randperm(self.x_train.shape[0], generator=self.gen,
+            self.perm = torch.randperm(self.n_train, generator=self.gen,
                                        device=self.device)  # fmt: skip
             self.loss_sum = self._zero()
             self.pos.epoch_seconds = 0.0
@@ -136,7 +137,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         for i in range(self.pos.step_in_epoch, self.steps_per_epoch):
             idx = self.perm[i * tc.batch_size : (i + 1) * tc.batch_size]
-            xb = self.dataset.to_model(self.x_train.index_select(0, idx))  # (B, D) float32
+            xb = self.take_train(idx)  # (B, D) float32
             beta = warmup_beta(
                 tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
             )
@@ -178,7 +179,7 @@ class Trainer:
         train_seconds = time.perf_counter() - self.epoch_t0  # before validation
         row = {
             "epoch": self.pos.epoch,
-            "train_loss": float(self.loss_sum) / self.x_train.shape[0],
+            "train_loss": float(self.loss_sum) / self.n_train,
             **validation_row(self.model, self.objective, self.x_valid, self.config),
             "beta": warmup_beta(
                 tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch

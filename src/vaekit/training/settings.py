@@ -58,9 +58,9 @@ def resolve_likelihood(name: str | None, dataset: Dataset) -> str:
     arrays or image files), or for other real data."""
     if name not in (None, AUTO):
         return name
-    if np.isin(dataset.held["train"], (0, 1)).all():
+    if all(np.isin(c, (0.0, 1.0)).all() for c in dataset.chunks("train")):
         return auto_likelihood("binary")
-    if dataset.image_shape is not None and is_8bit(dataset.source_dtype, dataset.held["train"]):
+    if dataset.image_shape is not None and is_8bit(dataset.source_dtype, dataset.value_range):
         return auto_likelihood("8-bit")  # probabilities of its 256 levels, not a density
     return auto_likelihood("real")
 
@@ -71,13 +71,13 @@ def initial_sigma(dataset: Dataset, floor: float) -> float:
     Starting at 1 on [0, 1]-valued data makes the KL term win before σ can shrink (Adam moves
     σ about lr per step), and the posterior collapses.
     """
-    return float(max(dataset.train_std(), 10 * floor))
+    return float(max(dataset.train_moments()[1], 10 * floor))
 
 
 def initial_sigmas(dataset: Dataset, floor: float) -> tuple[float, ...]:
     """Per-column starts of a per-dimension σ: each column's std (see :func:`initial_sigma`),
     so columns of different scales each start where a model that ignores z is optimal."""
-    std = dataset.train_std(axis=0)  # (D,)
+    std = dataset.train_moments(axis=0)[1]  # (D,)
     return tuple(float(s) for s in np.maximum(std, 10 * floor))
 
 
@@ -101,14 +101,14 @@ def choose_transform(
     if dataset.transform is not None:  # loaded with a run's recorded preprocessing
         return dataset.transform, None
     if data.standardize or (data.standardize is None and has_sigma and dataset.image_shape is None
-                            and (ratio := scales_differ(dataset.held["train"]))):  # fmt: skip
+                            and (ratio := scales_differ(dataset.train_moments(axis=0)[1]))):  # fmt: skip
         why = "" if data.standardize else f" (column stds differ {ratio:.3g}-fold)"
-        t = Transform.standardize(dataset.held["train"])
+        t = Transform.from_moments(*dataset.train_moments(axis=0))
         return (
             t,
             f"{t.describe()}{why}; recorded in the run and undone on output; {flag('no_standardize')} keeps raw values",
         )
-    if is_8bit(dataset.source_dtype, dataset.held["train"]):
+    if is_8bit(dataset.source_dtype, dataset.value_range):
         t = Transform.eight_bit()
         return t, f"{t.describe()}; recorded in the run and undone on output"
     return None, None

@@ -1,0 +1,86 @@
+"""Data read from disk as it is needed, for data larger than memory (``lazy``).
+
+A .npy file is opened memory-mapped: nothing is read until rows are asked for, and the
+operating system keeps in memory what fits. Splits carved out of it are :class:`RowSubset`
+index views, not copies, in the same order as the in-memory path's (the same permutation),
+so a lazy run sees the very batches an in-memory one does. Every reader takes a batch or a
+chunk of rows at a time (``Dataset.rows``, ``Dataset.chunks``, the training loop's batches).
+Only uint8 and float32 files can be used as they are; anything else would need a converted
+copy, which is what lazy reading avoids.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, opt
+
+CHUNK_ELEMENTS = 1 << 22  # values a chunk of rows: 16 MB in float32, 32 MB while scaling
+LAZY_DTYPES = (np.uint8, np.float32)
+
+
+class RowSubset:
+    """Rows ``index`` of ``base`` (a memory-mapped array or another subset), read only when
+    indexed; indexing gives an in-memory array of those rows."""
+
+    def __init__(self, base: np.ndarray | RowSubset, index: np.ndarray) -> None:
+        if isinstance(base, RowSubset):  # one level: index the file directly
+            base, index = base.base, base.index[index]
+        self.base, self.index = base, np.asarray(index)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.index), *self.base.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.base.dtype
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: slice | np.ndarray) -> np.ndarray:
+        return np.asarray(self.base[self.index[i]])
+
+
+def is_lazy(a: object) -> bool:
+    return isinstance(a, RowSubset | np.memmap)
+
+
+def row_chunks(a: np.ndarray | RowSubset, elements: int = CHUNK_ELEMENTS):  # noqa: ANN201
+    """Consecutive blocks of whole rows of about ``elements`` values, in memory one at a time."""
+    rows = max(1, elements // max(1, int(np.prod(a.shape[1:]))))
+    for i in range(0, a.shape[0], rows):
+        yield np.asarray(a[i : i + rows])
+
+
+def value_range(a: np.ndarray | RowSubset) -> tuple[float, float]:
+    """(min, max) of an array, a chunk at a time."""
+    lo, hi = zip(*((float(c.min()), float(c.max())) for c in row_chunks(a)), strict=True)
+    return min(lo), max(hi)
+
+
+def lazy_rows(a: np.ndarray, what: str, layout: str | None) -> np.ndarray:
+    """A memory-mapped split as (N, D) rows without a copy, its values checked a chunk at a
+    time; refused where using it would need a converted copy."""
+    if a.dtype not in LAZY_DTYPES:
+        raise DataError(
+            f"{what} has dtype {a.dtype}; lazy reading ({opt('lazy')}) takes uint8 or float32 "
+            "data as it is on disk: save it once converted, e.g. np.save(path, x.astype("
+            "np.float32))"
+        )
+    if a.ndim == 4 and layout == "nchw":
+        raise DataError(
+            f"{what} is channels first (N, C, H, W); lazy reading needs channels last "
+            "(N, H, W, C): save it once with np.save(path, x.transpose(0, 2, 3, 1))"
+        )
+    x = a.reshape(a.shape[0], -1)  # a view of the map: rows are contiguous in the file
+    if x.dtype == np.float32:
+        for i, c in enumerate(row_chunks(x)):
+            if not np.isfinite(c).all():
+                r, col = np.argwhere(~np.isfinite(c))[0]
+                rows = max(1, CHUNK_ELEMENTS // x.shape[1])
+                raise DataError(
+                    f"{what} holds NaN or Inf (first at row {i * rows + r}, column {col})"
+                )
+    return x

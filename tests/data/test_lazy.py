@@ -1,0 +1,83 @@
+"""Lazy data (issue 15): a .npy read from disk as needed trains to the very numbers an
+in-memory run gets, without ever holding the file in memory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+import vaekit
+from tests.cli_runner import run_cli
+from vaekit.data.lazy import RowSubset
+
+
+def _same_runs(a, b):
+    wa, wb = (load_file(r / "model.safetensors") for r in (a, b))
+    assert wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
+    ma, mb = ([{k: v for k, v in json.loads(r).items() if "seconds" not in k}
+               for r in (d / "metrics.jsonl").read_text().splitlines()] for d in (a, b))  # fmt: skip
+    assert ma == mb
+
+
+@pytest.mark.parametrize("kind", ["8-bit images", "float32 table"])
+def test_a_lazy_run_equals_an_in_memory_one(tmp_path, kind):
+    rng = np.random.default_rng(0)
+    if kind == "8-bit images":
+        x = rng.integers(0, 256, size=(300, 6, 5), dtype=np.uint8)
+        kw = {"arch": "conv", "channels": "4", "hidden": ""}
+    else:  # columns of very different scales: standardised, a chunk at a time when lazy
+        x = (rng.normal(size=(300, 4)) * [1, 10, 100, 1000]).astype(np.float32)
+        kw = {"hidden": "8"}
+    np.save(tmp_path / "x.npy", x)
+    for name, lazy in (("mem", False), ("lazy", True)):
+        vaekit.train(data=str(tmp_path / "x.npy"), lazy=lazy, epochs=2, latent_dim=2,
+                     out=tmp_path / name, quiet=True, **kw)  # fmt: skip
+    _same_runs(tmp_path / "mem", tmp_path / "lazy")
+    ds = vaekit.load_dataset(vaekit.DataConfig(name=str(tmp_path / "x.npy"), lazy=True))
+    assert isinstance(ds.held["train"], RowSubset) and isinstance(ds.held["train"].base, np.memmap)
+    assert ds.lazy and ds.size("train") + ds.size("valid") + ds.size("test") == 300
+
+
+def test_lazy_evaluation_and_resume_need_no_lazy_flag_to_match(tmp_path, capsys):
+    x = np.random.default_rng(1).integers(0, 2, size=(200, 12), dtype=np.uint8)
+    np.save(tmp_path / "b.npy", x)
+    base = ["train", "--data", tmp_path / "b.npy", "--hidden", "8", "--latent-dim", "2",
+            "--epochs", "1", "--out", tmp_path / "r", "--quiet"]  # fmt: skip
+    assert run_cli([*base, "--lazy"], capsys)[0] == 0
+    # how the data is read is not a setting of the run: the same command without --lazy
+    # finds it finished, and it evaluates either way to the same numbers
+    code, out, err = run_cli(base, capsys)
+    assert code == 0, err
+    outs = []
+    for extra in ([], ["--data", tmp_path / "b.npy"]):
+        code, out, _ = run_cli(["evaluate", tmp_path / "r", "-k", "5", "--json", "--quiet",
+                                *extra], capsys)  # fmt: skip
+        assert code == 0
+        outs.append(json.loads(out)["log_likelihood"])
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize(
+    ("array", "name", "said"),
+    [
+        (np.zeros((10, 3)), "x.npy", "lazy reading (--lazy) takes uint8 or float32"),
+        (np.zeros((10, 3, 4, 4), dtype=np.uint8), "x.npy", "channels last"),
+        (
+            np.array([[0.0, 1.0], [np.nan, 2.0]] * 5, dtype=np.float32),
+            "x.npy",
+            "holds NaN or Inf (first at row 1, column 0)",
+        ),
+        (np.zeros((10, 3), dtype=np.float32), "x.npz", "lazy reading takes a .npy file"),
+    ],
+)
+def test_what_lazy_reading_cannot_use_is_one_line(tmp_path, capsys, array, name, said):
+    path = tmp_path / name
+    np.savez(path, train=array) if name.endswith(".npz") else np.save(path, array)
+    extra = ["--image-layout", "nchw"] if array.ndim == 4 else []
+    code, _, err = run_cli(["train", "--data", path, "--lazy", *extra, "--out", tmp_path / "r",
+                            "--quiet"], capsys)  # fmt: skip
+    assert code == 2 and said in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()
