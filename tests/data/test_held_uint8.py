@@ -100,3 +100,23 @@ def test_peak_memory_of_2000_images_of_256x256(tmp_path):
     assert summary["epochs_run"] == 2
     assert peak_mb < 2048, f"peak RSS {peak_mb:.0f} MB"
     print(f"peak RSS {peak_mb:.0f} MB")
+
+
+def test_a_dataset_built_by_hand_from_uint8_converts_on_read():
+    x = _images(30).reshape(30, -1)
+    ds = vaekit.Dataset("mine", x[:20], x[20:25], x[25:], transform=Transform.eight_bit())
+    assert not ds.applied and ds.value_range == (float(x[:20].min()), float(x[:20].max()))
+    np.testing.assert_array_equal(ds.test, Transform.eight_bit().apply(x[25:]))
+    with pytest.raises(ValueError, match="build a new Dataset"):
+        ds.replaced(train=ds.train[:5])  # would be scaled twice
+
+
+def test_settings_equal_to_rounding_are_not_other_settings():
+    from vaekit.training.config import RunConfig
+
+    cfg = RunConfig(model=vaekit.ModelConfig(input_dim=4, sigma=0.28984336944280714,
+                                             likelihood="gaussian-shared"))  # fmt: skip
+    near = RunConfig.from_dict(json.loads(cfg.to_json().replace("0.28984336944280714",
+                                                                "0.2898433694428072")))  # fmt: skip
+    far = RunConfig.from_dict(json.loads(cfg.to_json().replace("0.28984336944280714", "0.29")))
+    assert cfg.differences(near) == [] and len(cfg.differences(far)) == 1

@@ -81,3 +81,40 @@ def test_what_lazy_reading_cannot_use_is_one_line(tmp_path, capsys, array, name,
                             "--quiet"], capsys)  # fmt: skip
     assert code == 2 and said in err and err.count("\n") == 1, err
     assert not (tmp_path / "r").exists()
+
+
+def test_moments_beyond_one_chunk_agree_lazy_or_not(tmp_path):
+    """Above CHUNK_ELEMENTS values a chunked sum differs from numpy's in the last bits: both
+    holdings use the chunked one, so a lazy run's standardisation is the in-memory one."""
+    x = np.random.default_rng(2).normal(3, 2, size=(5000, 1000)).astype(np.float32)
+    np.save(tmp_path / "big.npy", x)
+    cfg = vaekit.DataConfig(name=str(tmp_path / "big.npy"))
+    mem, lazy = (vaekit.load_dataset(vaekit.DataConfig(name=cfg.name, lazy=flag))
+                 for flag in (False, True))  # fmt: skip
+    for axis in (None, 0):
+        for a, b in zip(mem.train_moments(axis), lazy.train_moments(axis), strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(mem.train_moments(0)[1], mem.train.std(0, dtype=np.float64),
+                               rtol=1e-12)  # fmt: skip
+
+
+def test_a_lazy_run_takes_other_data_and_resume_says_how_to_read(tmp_path, capsys):
+    x = np.random.default_rng(3).integers(0, 2, size=(200, 12), dtype=np.uint8)
+    np.save(tmp_path / "b.npy", x)
+    np.savez(tmp_path / "other.npz", train=x[:50])
+    assert run_cli(["train", "--data", tmp_path / "b.npy", "--lazy", "--hidden", "4",
+                    "--latent-dim", "2", "--epochs", "1", "--out", tmp_path / "r", "--quiet"],
+                   capsys)[0] == 0  # fmt: skip
+    code, _, err = run_cli(["evaluate", tmp_path / "r", "--data", tmp_path / "other.npz",
+                            "-k", "3", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err  # the run was lazy; the .npz is simply read
+    code, _, err = run_cli(["train", "--out", tmp_path / "r", "--resume", "--no-lazy",
+                            "--epochs", "2", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+
+
+def test_fortran_order_is_refused_lazily(tmp_path, capsys):
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((10, 3), dtype=np.float32)))
+    code, _, err = run_cli(["train", "--data", tmp_path / "f.npy", "--lazy", "--out",
+                            tmp_path / "r", "--quiet"], capsys)  # fmt: skip
+    assert code == 2 and "Fortran" in err and err.count("\n") == 1

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..inference import EvalConfig
 from ..inference import evaluate as evaluate_model
+from ..inference.importance import fitting_rows
 from ..inference.progress import Progress, evaluation_key
 from ..runtime import use_threads
 from ..training.rundir import WEIGHTS_FILE, Run
@@ -62,8 +63,8 @@ def _progress(run: Run, x: np.ndarray, config: EvalConfig) -> Progress | None:
     if config.importance_samples == 0 or not os.access(run.run_dir, os.W_OK):
         return None
     weights = (run.run_dir / WEIGHTS_FILE).read_bytes()
-    key = evaluation_key(config.importance_samples, config.batch_size, config.seed,
-                         arrays=(x, weights))  # fmt: skip
+    rows = fitting_rows(run.model, config.batch_size)  # the batches the estimates come in
+    key = evaluation_key(config.importance_samples, rows, config.seed, arrays=(x, weights))
     progress = Progress(run.run_dir / f"evaluate-progress-{key[:16]}.safetensors", key)
     if progress.restored_rows:
         total = x.shape[0] * config.repeats

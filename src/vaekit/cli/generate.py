@@ -48,7 +48,7 @@ def reconstruct(run_dir: str, data: str | None, data_dir: str | None, split: str
     """Originals and their reconstructions (decoder mean at the posterior mean), as a PNG."""
     check_output(Path(out), (".png",))
     run, ds = run_and_data(run_dir, data, data_dir)
-    x = torch.from_numpy(ds.split(split)[:n])
+    x = torch.from_numpy(ds.rows(split, slice(0, n)))
     originals, recon = (
         in_data_units(run, a) for a in (x.numpy(), run.model.reconstruct(x).numpy())
     )

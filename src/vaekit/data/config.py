@@ -82,8 +82,8 @@ class DataConfig(Section):
         None, check=optional(one_of(*LAYOUTS)), label="image_layout",
         default_text="from the shape: channels last unless only axis 1 has 1, 3 or 4 entries",
         help="Axis order of (N, ., ., .) image arrays: nhwc (channels last) or nchw.")  # fmt: skip
-    lazy: bool = setting(
-        False, check=boolean, label="lazy",
+    lazy: bool | None = setting(
+        None, check=optional(boolean), label="lazy", default_text="off; a resumed run keeps its own",
         help="Read a .npy file from disk as it is needed (memory-mapped) instead of into "
         "memory: for data larger than memory (uint8 or float32, channels last).")  # fmt: skip
     # What the run applies to the data, decided when it starts (``training.settings``), and

@@ -20,7 +20,8 @@ import torch
 
 from ..errors import ConfigError, DataError, opt
 from .config import DataConfig
-from .lazy import CHUNK_ELEMENTS, RowSubset, is_lazy, lazy_rows, row_chunks, value_range
+from .lazy import CHUNK_ELEMENTS, RowSubset, is_lazy, lazy_rows, row_chunks
+from .lazy import value_range as _value_range
 from .transform import Transform
 
 SPLITS = ("train", "valid", "test")
@@ -44,22 +45,35 @@ class Dataset:
         test: np.ndarray,
         image_shape: tuple[int, ...] | None = None,
         labels: dict[str, np.ndarray] | None = None,  # split -> (N,) where known
-        source_dtype: str = "float32",  # the training split's dtype as read
+        source_dtype: str | None = None,  # the training split's dtype as read (default: held)
         value_range: tuple[float, float] | None = None,  # the training split's, original units
         transform: Transform | None = None,  # original -> model units
         notes: list[str] | None = None,  # what was assumed in reading it, for users
-        applied: bool = True,  # whether the held arrays are already in the model's units
+        applied: bool | None = None,  # held arrays already in the model's units (default:
+        # unless they are uint8 or lazy, which are always held as read)
     ) -> None:
         self.name = name
         self.held = {"train": train, "valid": valid, "test": test}  # (N, D) float32 or uint8
         self.image_shape = image_shape
         self.labels = dict(labels or {})
-        self.source_dtype, self.value_range = source_dtype, value_range
+        self.source_dtype = source_dtype or np.dtype(train.dtype).str
+        self.value_range = value_range
+        if value_range is None and self.source_dtype == np.dtype(train.dtype).str:
+            self.value_range = _value_range(train)  # as read: what 8-bit detection looks at
+        if applied is None:
+            applied = not (train.dtype == np.uint8 or is_lazy(train))
         self.transform, self.applied = transform, applied or transform is None
         self.notes = list(notes or [])
 
     def replaced(self, **changes: object) -> Dataset:
-        """A copy with some fields changed (the arrays are shared, not copied)."""
+        """A copy with some fields changed (the arrays are shared, not copied). Splits given
+        are held arrays, in the units of ``held``; to change the data of a Dataset that
+        converts on read, build a new one from ``train``/``valid``/``test``."""
+        if not self.applied and set(changes) & set(SPLITS):
+            raise ValueError(
+                "this Dataset converts its splits on read (uint8 or lazy); build a new Dataset "
+                "from its train/valid/test (float32, the model's units) to change them"
+            )
         kw = {**self.held, "name": self.name, "image_shape": self.image_shape,
               "labels": self.labels, "source_dtype": self.source_dtype,
               "value_range": self.value_range, "transform": self.transform, "notes": self.notes,
@@ -127,12 +141,9 @@ class Dataset:
 
     def train_moments(self, axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The training split's mean and std in the model's units (float64): of all values,
-        or of each column with ``axis=0``. Split held as float32 in memory: as numpy computes
-        them, to the last bit as before; otherwise in chunks (two passes), never one float32
-        copy of it all."""
-        held = self.held["train"]
-        if self.applied and not self.lazy and held.dtype == np.float32:
-            return held.mean(axis, dtype=np.float64), held.std(axis, dtype=np.float64)
+        or of each column with ``axis=0``, in chunks (two passes), never one float32 copy of
+        it all. Up to CHUNK_ELEMENTS values this is numpy's own computation to the last bit;
+        beyond, the same however the data is held (in memory, uint8, lazy)."""
         n = self.size("train") * (self.dim if axis is None else 1)
         mean = sum(c.sum(axis, dtype=np.float64) for c in self.chunks("train")) / n
         ss = sum(((c - mean) ** 2).sum(axis, dtype=np.float64) for c in self.chunks("train"))
@@ -245,7 +256,7 @@ def finish(
         notes += [note] if note else []
     for s, a in splits.items():
         arrays[s], shape = check_array(a, f"{origin} ({s} split)", config.impute is not None,
-                                       layout, keep_uint8=True, lazy=config.lazy)  # fmt: skip
+                                       layout, keep_uint8=True, lazy=bool(config.lazy))  # fmt: skip
         image_shape = image_shape or shape
     dims = {s: a.shape[1] for s, a in arrays.items()}
     if len(set(dims.values())) > 1:
@@ -260,7 +271,7 @@ def finish(
     train = arrays["train"]
     ds = Dataset(name, train, arrays["valid"], arrays["test"], image_shape, labels,
                  source_dtype=np.asarray(splits["train"]).dtype.str,
-                 value_range=value_range(train), notes=notes)  # fmt: skip
+                 value_range=_value_range(train), notes=notes)  # fmt: skip
     recorded = Transform.from_dict(config.transform) if config.transform else None
     return ds.with_transform(recorded)
 

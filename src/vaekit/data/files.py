@@ -167,7 +167,7 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
         splits = {s: arrays[s] for s in SPLITS if s in arrays}
         labels = {s: arrays[f"{s}_labels"] for s in splits if f"{s}_labels" in arrays}
     elif suffix == ".npy":
-        splits = {"train": read_npy(path, config.lazy)}
+        splits = {"train": read_npy(path, bool(config.lazy))}
     elif suffix == ".csv":
         splits, labels = _csv_splits(path, config)
     else:

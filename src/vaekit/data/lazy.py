@@ -74,6 +74,11 @@ def lazy_rows(a: np.ndarray, what: str, layout: str | None) -> np.ndarray:
             f"{what} is channels first (N, C, H, W); lazy reading needs channels last "
             "(N, H, W, C): save it once with np.save(path, x.transpose(0, 2, 3, 1))"
         )
+    if not a.flags.c_contiguous:  # reshaping would copy the whole file into memory
+        raise DataError(
+            f"{what} is stored in Fortran (column-major) order; lazy reading needs C order: "
+            "save it once with np.save(path, np.ascontiguousarray(x))"
+        )
     x = a.reshape(a.shape[0], -1)  # a view of the map: rows are contiguous in the file
     if x.dtype == np.float32:
         for i, c in enumerate(row_chunks(x)):

@@ -119,7 +119,10 @@ def locate(config: DataConfig, given: str | None) -> tuple[DataConfig, bool | No
             "file holding it (.npy, .npz or .csv)"
         )
     if given is not None:
-        moved = replace(config, name=canonical_name(str(given)))
+        name = canonical_name(str(given))
+        # how the run's file was read is no constraint on other data: lazy only for a .npy
+        moved = replace(config, name=name,
+                        lazy=bool(config.lazy) and name.lower().endswith(".npy"))  # fmt: skip
         same = None if config.fingerprint is None else fingerprint(moved.name) == config.fingerprint
         return moved, same
     if is_file_name(config.name) and not Path(config.name).expanduser().exists():

@@ -6,14 +6,16 @@ of examples the per-example estimates so far and the state of the repeat's gener
 kept; every ``every`` seconds (and on Ctrl-C) they are written, atomically, as one
 safetensors file. Resuming restores the estimates and the generator and goes on with the next
 batch, so the draws are the very ones an uninterrupted run makes. The file names what it
-belongs to (``key``: the weights, the data and the settings); a file of another evaluation
-is ignored and replaced. It is deleted when the evaluation finishes.
+belongs to (``key``: the weights, the data, the settings and the batch rows); a file with
+another key is not used. It is deleted when the evaluation finishes; one of an evaluation
+that is never rerun stays, and may be deleted by hand.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,8 +72,8 @@ class Progress:
     def record(self, repeat: int, values: Tensor, gen_state: Tensor) -> None:
         done = self.values.get(repeat)
         v = values.detach().to("cpu", torch.float64)
-        self.values[repeat] = v if done is None else torch.cat([done, v])
-        self.states[repeat] = gen_state.detach().cpu().clone()
+        both = (v if done is None else torch.cat([done, v]), gen_state.detach().cpu().clone())
+        self.values[repeat], self.states[repeat] = both  # together: a save never mixes them
         if time.monotonic() - self._saved >= self.every:
             self.save()
 
@@ -80,9 +82,13 @@ class Progress:
             return
         tensors = {f"values.{r}": v.contiguous() for r, v in self.values.items()}
         tensors |= {f"state.{r}": s.contiguous() for r, s in self.states.items()}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        save_file(tensors, tmp, metadata={"format": FORMAT, "key": self.key})
-        os.replace(tmp, self.path)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(tensors, tmp, metadata={"format": FORMAT, "key": self.key})
+            os.replace(tmp, self.path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         self._saved = time.monotonic()
 
     def finish(self) -> None:

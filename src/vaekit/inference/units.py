@@ -6,7 +6,7 @@ one of x times the Jacobian: log p(x) = log p(x_model) + log|dx_model/dx|, so ev
 log-density moves by the same constant per example, while the KL and the gaps do not. A
 discrete likelihood gives probabilities of the data's values, which rescaling leaves alone.
 Both ``vaekit.evaluate`` (given the run's ``transform``) and the ``vaekit evaluate``
-command state their numbers through :func:`in_data_units`, so the two agree.
+command state their numbers through :func:`results_in_data_units`, so the two agree.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ LOG_DENSITIES = ("elbo", "reconstruction", "log_likelihood", "refined_elbo",
 WITH_BITS = ("elbo", "log_likelihood")  # result keys that have a *_bits_per_dim twin
 
 
-def in_data_units(
+def results_in_data_units(
     r: dict[str, Any], t: Transform | None, dim: int, discrete: bool = False
 ) -> dict[str, Any]:
     """Results computed in the model's units, stated in the data's own (``t``: the run's

@@ -8,6 +8,7 @@ split seed and a σ for Bernoulli runs; such files still load, and keep their sp
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,14 @@ DERIVED = {("data", "transform"), ("data", "value_range"), ("data", "fingerprint
 GROWABLE = {("train", "epochs"), ("train", "patience")}
 # Settings that only say how the data is read, never what the numbers are: free to differ.
 READING = {("data", "lazy")}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, floats to rounding: a σ started at the data's std comes out in its last bits by
+    the order of a sum (chunked or not), which makes it no other setting."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9)
+    return a == b
 
 
 @dataclass
@@ -123,7 +132,7 @@ class RunConfig:
             f"{section}.{name} {value!r} -> {theirs[section].get(name)!r}"
             for section in ("model", "data", "train")
             for name, value in mine[section].items()
-            if theirs[section].get(name) != value and (section, name) not in ignored
+            if not _same(theirs[section].get(name), value) and (section, name) not in ignored
         ]
 
     @classmethod

@@ -124,6 +124,8 @@ def _resume_config(
     saved = read_config(out)
     data_dir, moved = settings.get("data_dir"), settings.get("data")
     where, same = locate(saved.data, None if moved is None else str(moved))
+    if settings.get("lazy") is not None:  # how to read the data now, not a setting of the run
+        where = replace(where, lazy=bool(settings["lazy"]))
     if dataset is None:
         where = where if data_dir is None else replace(where, data_dir=str(data_dir))
         dataset = load_dataset(where)

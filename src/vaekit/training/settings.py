@@ -100,10 +100,12 @@ def choose_transform(
     """
     if dataset.transform is not None:  # loaded with a run's recorded preprocessing
         return dataset.transform, None
-    if data.standardize or (data.standardize is None and has_sigma and dataset.image_shape is None
-                            and (ratio := scales_differ(dataset.train_moments(axis=0)[1]))):  # fmt: skip
+    wants = data.standardize or (data.standardize is None and has_sigma
+                                 and dataset.image_shape is None)  # fmt: skip
+    moments = dataset.train_moments(axis=0) if wants else None  # one pass pair, used twice
+    if data.standardize or (moments is not None and (ratio := scales_differ(moments[1]))):
         why = "" if data.standardize else f" (column stds differ {ratio:.3g}-fold)"
-        t = Transform.from_moments(*dataset.train_moments(axis=0))
+        t = Transform.from_moments(*moments)  # type: ignore[misc]
         return (
             t,
             f"{t.describe()}{why}; recorded in the run and undone on output; {flag('no_standardize')} keeps raw values",
