@@ -20,7 +20,7 @@ import torch
 
 from ..errors import ConfigError, DataError, opt
 from .config import DataConfig
-from .lazy import CHUNK_ELEMENTS, RowSubset, is_lazy, lazy_rows, row_chunks
+from .lazy import CHUNK_ELEMENTS, Rows, RowSubset, is_lazy, lazy_rows, row_chunks
 from .lazy import value_range as _value_range
 from .transform import Transform
 
@@ -125,6 +125,10 @@ class Dataset:
         if not self.applied:
             return self.transform.apply(held_rows)  # type: ignore[union-attr]
         return held_rows.astype(np.float32, copy=False)
+
+    def reader(self, split: str, device: torch.device) -> Rows:
+        """The split for estimators, read and converted a batch at a time (see Rows)."""
+        return Rows((self.size(split), self.dim), lambda s: self.rows(split, s), device)
 
     def batches_from(
         self, split: str, device: torch.device

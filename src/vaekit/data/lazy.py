@@ -11,7 +11,10 @@ copy, which is what lazy reading avoids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import torch
 
 from ..errors import DataError, opt
 
@@ -41,6 +44,26 @@ class RowSubset:
 
     def __getitem__(self, i: slice | np.ndarray) -> np.ndarray:
         return np.asarray(self.base[self.index[i]])
+
+
+class Rows:
+    """A split read as needed: ``rows[i:j]`` is rows i..j-1 as float32 in the model's units
+    on ``device``. What estimators take for data that is not one float32 array in memory
+    (uint8 or lazy splits: training's validation split), so it is converted a batch at a
+    time; shape (N, D)."""
+
+    ndim = 2
+
+    def __init__(
+        self, shape: tuple[int, int], read: Callable[[slice], np.ndarray], device: torch.device
+    ) -> None:
+        self.shape, self.read, self.device = shape, read, device
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, s: slice) -> torch.Tensor:
+        return torch.from_numpy(self.read(s)).to(self.device)
 
 
 def is_lazy(a: object) -> bool:

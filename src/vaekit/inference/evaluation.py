@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ..configuration import quiet_from
+from ..data.lazy import Rows
 from ..data.transform import Transform
 from ..errors import flag, opt, render
 from ..models import VAE
@@ -30,7 +31,7 @@ from .units import results_in_data_units
 @torch.inference_mode()
 def elbo_terms(
     model: VAE,
-    x: Tensor | np.ndarray,
+    x: Tensor | np.ndarray | Rows,
     *,
     batch_size: int = EvalConfig.elbo_batch_size,
     seed: int | None = 0,

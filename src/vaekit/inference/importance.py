@@ -22,6 +22,7 @@ from torch import Tensor
 from torch.distributions import Independent
 from tqdm.auto import tqdm
 
+from ..data.lazy import Rows
 from ..models import VAE, rsample
 from .config import EvalConfig
 from .progress import Progress
@@ -34,8 +35,13 @@ from .progress import Progress
 CHUNK_ELEMENTS = 1 << 22
 
 
-def as_input(model: VAE, x: Tensor | np.ndarray) -> Tensor:
-    """Data as the model takes it: (N, D) on its device, in its dtype."""
+def as_input(model: VAE, x: Tensor | np.ndarray | Rows) -> Tensor | Rows:
+    """Data as the model takes it: (N, D) on its device, in its dtype; :class:`Rows` as they
+    are (each batch is converted as it is read)."""
+    if isinstance(x, Rows):
+        if x.shape[1] != model.input_dim:
+            raise ValueError(f"data must have shape (N, {model.input_dim}), got {x.shape}")
+        return x
     t = torch.as_tensor(x, device=model.device)
     if t.ndim != 2 or t.shape[1] != model.input_dim:
         raise ValueError(f"data must have shape (N, {model.input_dim}), got {tuple(t.shape)}")
@@ -49,8 +55,8 @@ def fitting_rows(model: VAE, batch_size: int, draws: int = 1) -> int:
     return max(1, min(batch_size, CHUNK_ELEMENTS // (draws * model.decoder_width)))
 
 
-def batches(x: Tensor, batch_size: int) -> Iterator[Tensor]:
-    for i in range(0, x.shape[0], batch_size):
+def batches(x: Tensor | Rows, batch_size: int, start: int = 0) -> Iterator[Tensor]:
+    for i in range(start, x.shape[0], batch_size):
         yield x[i : i + batch_size]
 
 
@@ -101,7 +107,7 @@ def log_likelihood_batch(
 @torch.inference_mode()
 def log_likelihood(
     model: VAE,
-    x: Tensor | np.ndarray,
+    x: Tensor | np.ndarray | Rows,
     k: int = EvalConfig.importance_samples,
     *,
     batch_size: int = EvalConfig.batch_size,
@@ -128,7 +134,7 @@ def log_likelihood(
     # Counted in importance weights (examples × k), so small data still moves the bar.
     bar = tqdm(total=x.shape[0] * k, initial=start * k, desc=f"log p(x), k={k}", unit="w",
                unit_scale=True, disable=quiet, leave=False)  # fmt: skip
-    for xb in batches(x[start:], fitting_rows(model, batch_size)):
+    for xb in batches(x, fitting_rows(model, batch_size), start):
         results.append(log_likelihood_batch(model, xb, k, gen, done=bar.update))
         if progress is not None:
             progress.record(repeat, results[-1], gen.get_state())

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..data import Dataset
+from ..data.lazy import Rows
 from ..inference import Objective, elbo_terms
 from ..models import VAE
 from ..viz import save_grid, save_reconstructions
@@ -24,7 +25,7 @@ N_PICTURES = 64
 
 
 def validation_row(
-    model: VAE, objective: Objective, x_valid: torch.Tensor, config: RunConfig
+    model: VAE, objective: Objective, x_valid: torch.Tensor | Rows, config: RunConfig
 ) -> dict[str, float]:
     """The validation ELBO and its terms (β = 1), and the objective's own bound if it has one."""
     tc = config.train

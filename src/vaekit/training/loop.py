@@ -56,11 +56,11 @@ class Trainer:
         self.objective = make_objective(tc)
         self.selection = ModelSelection(files, self.objective.selected_by)
         self.device = model.device  # data, noise and accumulators follow the model
-        # Training rows stay as held (uint8 for 8-bit or binary data) and become float32 a
-        # batch at a time; the validation split is used whole every epoch, so it is converted once.
+        # Rows stay as held (uint8 for 8-bit or binary data, or on disk) and become float32 a
+        # batch at a time, for training and for validation alike.
         self.take_train = dataset.batches_from("train", self.device)  # idx -> (B, D) float32
         self.n_train = dataset.size("train")
-        self.x_valid = torch.from_numpy(dataset.rows("valid")).to(self.device)
+        self.x_valid = dataset.reader("valid", self.device)
         self.fingerprint = data_fingerprint(dataset)
         self.steps_per_epoch = math.ceil(self.n_train / tc.batch_size)
         self.opt = make_optimizer(self.model, tc.lr, tc.weight_decay)
