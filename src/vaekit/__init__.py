@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         RunDirError,
         VaekitError,
     )
+    from .export import export_onnx
     from .inference import (
         ELBO,
         IWAE,
@@ -62,6 +63,7 @@ __version__ = "0.1.0"
 # module -> the public names it provides
 _PUBLIC = {
     ".data": ("DataConfig", "Dataset", "load_dataset"),
+    ".export": ("export_onnx",),
     ".errors": ("ConfigError", "DataError", "DataNotFoundError", "ModelFileError",
                 "NumericalError", "RunDirError", "VaekitError"),
     ".inference": ("ELBO", "EvalConfig", "IWAE", "OBJECTIVES", "ObjectiveTerms", "elbo_terms",

@@ -32,6 +32,8 @@ COMMANDS = {
     "encode": ("generate", "Posterior means E_q[z|x] of a split, saved as an (N, latent_dim) "
                            ".npy array."),
     "decode": ("generate", "Decoder means at given latents, in the data's units and shape."),
+    "export": ("export", "The run's encoder, decoder and score as ONNX files, verified with "
+                         "ONNX Runtime."),
 }  # fmt: skip
 
 
