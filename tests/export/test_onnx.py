@@ -28,6 +28,9 @@ CASES = {
                               {"hidden": "8", "likelihood": "gaussian-diag"}),
     "linear-fixed": (lambda: RNG.normal(size=(120, 5)).astype(np.float32),
                      {"arch": "linear", "likelihood": "gaussian", "sigma": 0.5}),
+    "conv-shared-gray": (lambda: RNG.random((120, 7, 9)).astype(np.float32),
+                         {"arch": "conv", "channels": "4", "hidden": "6",
+                          "likelihood": "gaussian-shared"}),
 }  # fmt: skip
 
 
