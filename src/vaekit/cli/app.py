@@ -34,6 +34,8 @@ COMMANDS = {
     "decode": ("generate", "Decoder means at given latents, in the data's units and shape."),
     "export": ("export", "The run's encoder, decoder and score as ONNX files, verified with "
                          "ONNX Runtime."),
+    "score": ("score", "Anomaly scores per example (larger = more anomalous), with AUROC when "
+                       "labelled."),
 }  # fmt: skip
 
 

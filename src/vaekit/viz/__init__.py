@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .grids import save_grid, save_reconstructions
+from .roc import save_roc
 
-__all__ = ["save_grid", "save_reconstructions"]
+__all__ = ["save_grid", "save_reconstructions", "save_roc"]

@@ -1,0 +1,215 @@
+"""``vaekit score``: anomaly scores per example, how well they separate labelled anomalies,
+and thresholds calibrated on the run's validation split."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ..data import check_array, read_npy
+from ..errors import DataError, RunDirError
+from ..inference.scores import SCORES, anomaly_scores, separation, thresholds
+from ..training import Run, load_run
+from ..training.rundir import WEIGHTS_FILE, atomic_write
+from ..viz import save_roc
+from .common import check_output, data_options, run_and_data
+
+THRESHOLDS_FILE = "thresholds.json"
+
+
+@click.command()
+@click.argument("run_dir")
+@data_options
+@click.option("--out", type=click.Path(path_type=Path), help="CSV of the scores per example.")
+@click.option(
+    "-k",
+    "--importance-samples",
+    "k",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Draws of the IS estimate of −log p(x); 0 skips it.",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Posterior draws of the −ELBO and reconstruction scores.",
+)
+@click.option(
+    "--refine-steps",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Steps of per-example refinement of q for the amortisation gap; 0 skips it.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every draw.")
+@click.option(
+    "--labels",
+    type=click.Path(path_type=Path),
+    help=".npy of 0 (normal) / 1 (anomaly), one per example: adds AUROC, AUPRC, FPR@95.",
+)
+@click.option("--normal-data", type=click.Path(path_type=Path), help=".npy of normal examples.")
+@click.option("--anomaly-data", type=click.Path(path_type=Path), help=".npy of anomalies.")
+@click.option(
+    "--roc", type=click.Path(path_type=Path), help="PNG of the ROC curves (needs labels)."
+)
+@click.option(
+    "--calibrate",
+    is_flag=True,
+    help=f"Thresholds for --target-fpr from the run's validation split, saved as "
+    f"RUN/{THRESHOLDS_FILE}.",
+)
+@click.option(
+    "--target-fpr",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="False-positive rate of --calibrate.",
+)
+@click.option(
+    "--threshold-from",
+    type=click.Path(path_type=Path),
+    help=f"A run whose {THRESHOLDS_FILE} flags examples (flag_* columns).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the separation metrics as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def score(run_dir: str, data: str | None, data_dir: str | None, split: str, out: Path | None,
+          labels: Path | None, normal_data: Path | None, anomaly_data: Path | None,
+          roc: Path | None, calibrate: bool, target_fpr: float, threshold_from: Path | None,
+          as_json: bool, quiet: bool, **settings: Any) -> None:  # fmt: skip
+    """Anomaly scores per example (larger = more anomalous), with AUROC when labelled."""
+    if out is None and not calibrate:
+        raise click.UsageError("give --out FILE.csv for the scores (or --calibrate)")
+    if out is not None:
+        check_output(out, (".csv",))
+    if roc is not None:
+        check_output(roc, (".png",))
+    if (normal_data is None) != (anomaly_data is None):
+        raise click.UsageError("--normal-data and --anomaly-data go together")
+    if roc is not None and labels is None and normal_data is None:
+        raise click.UsageError("--roc needs labels (--labels, or --normal-data/--anomaly-data)")
+    run = load_run(run_dir)
+    limits = _thresholds_of(threshold_from, run) if threshold_from is not None else None
+    if calibrate:
+        _calibrate(run_dir, data, data_dir, target_fpr, quiet, settings)
+        if out is None:
+            return
+    x, y = _scored_rows(run_dir, data, data_dir, split, labels, normal_data, anomaly_data)
+    s = _scores(run, x, quiet, settings)
+    _write_csv(out, s, y, limits)  # type: ignore[arg-type]
+    click.echo(f"wrote {x.shape[0]} examples' scores to {out}", err=as_json)
+    if y is None:
+        return
+    metrics = separation(s, y)
+    if roc is not None:
+        save_roc({n: v for n, v in s.items() if n in SCORES}, y, roc)
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    click.echo(f"{'score':<28}{'AUROC':>8}{'AUPRC':>8}{'FPR@95%TPR':>12}")
+    for name, m in metrics.items():
+        click.echo(f"{name:<28}{m['auroc']:8.4f}{m['auprc']:8.4f}{m['fpr_at_95_tpr']:12.4f}")
+
+
+def _scores(
+    run: Run, x: np.ndarray, quiet: bool, settings: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    cfg = run.config
+    return anomaly_scores(run.model, x, importance_samples=settings["k"],
+                          draws=settings["draws"], refine_steps=settings["refine_steps"],
+                          seed=settings["seed"], transform=run.transform,
+                          image_shape=cfg.model.image_shape, value_range=cfg.data.value_range,
+                          quiet=quiet)  # fmt: skip
+
+
+def _scored_rows(run_dir: str, data: str | None, data_dir: str | None, split: str,
+                 labels: Path | None, normal: Path | None, anomaly: Path | None
+                 ) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+    """Model-unit rows to score and their labels (None if unlabelled)."""
+    run, ds = run_and_data(run_dir, None if normal is not None else data, data_dir)
+    if normal is not None and anomaly is not None:
+        parts = [_file_rows(run, p) for p in (normal, anomaly)]
+        y = np.repeat([0, 1], [parts[0].shape[0], parts[1].shape[0]])
+        return np.concatenate(parts), y
+    x = ds.split(split)
+    if labels is None:
+        return x, None
+    y = read_npy(labels)
+    if y.ndim != 1 or y.shape[0] != x.shape[0] or not np.isin(y, (0, 1)).all():
+        raise DataError(
+            f"{labels} must hold one 0 (normal) or 1 (anomaly) per example: {x.shape[0]} "
+            f"values, got shape {y.shape}"
+            + ("" if y.ndim != 1 or y.shape[0] != x.shape[0] else " with other values")
+        )
+    return x, y.astype(np.int64)
+
+
+def _file_rows(run: Run, path: Path) -> np.ndarray:
+    """All rows of a .npy file, checked against the run and put in its model's units."""
+    rows, shape = check_array(read_npy(path), str(path))
+    want = run.model.input_dim
+    if rows.shape[1] != want or (
+        shape is not None
+        and run.config.model.image_shape is not None
+        and np.prod(shape) != np.prod(run.config.model.image_shape)
+    ):
+        raise DataError(
+            f"{path} holds rows of {rows.shape[1]} values; the run's model takes {want}"
+        )
+    t = run.transform
+    return t.apply(rows) if t is not None else rows
+
+
+def _weights_digest(run_dir: str | Path) -> str:
+    return hashlib.blake2b((Path(run_dir) / WEIGHTS_FILE).read_bytes(), digest_size=16).hexdigest()
+
+
+def _calibrate(run_dir: str, data: str | None, data_dir: str | None, target_fpr: float,
+               quiet: bool, settings: dict[str, Any]) -> None:  # fmt: skip
+    run, ds = run_and_data(run_dir, data, data_dir)
+    s = _scores(run, ds.split("valid"), quiet, settings)
+    record = {"weights": _weights_digest(run_dir), "target_fpr": target_fpr,
+              "n_valid": ds.size("valid"), "settings": settings,
+              "thresholds": thresholds(s, target_fpr)}  # fmt: skip
+    atomic_write(Path(run_dir) / THRESHOLDS_FILE, (json.dumps(record, indent=2) + "\n").encode())
+    click.echo(f"wrote {Path(run_dir) / THRESHOLDS_FILE}: thresholds for a {target_fpr:g} "
+               f"false-positive rate on {record['n_valid']} validation examples", err=True)  # fmt: skip
+
+
+def _thresholds_of(source: Path, run: Run) -> dict[str, float]:
+    path = source / THRESHOLDS_FILE if source.is_dir() else source
+    try:
+        record = json.loads(path.read_text())
+        limits = {str(k): float(v) for k, v in record["thresholds"].items()}
+        weights = record["weights"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise RunDirError(f"{path} is not a thresholds file written by vaekit score --calibrate"
+                          ) from None  # fmt: skip
+    if weights != _weights_digest(run.run_dir):
+        raise RunDirError(f"{path} holds thresholds of another model than {run.run_dir}'s; "
+                          "calibrate this run with --calibrate")  # fmt: skip
+    return limits
+
+
+def _write_csv(out: Path, s: dict[str, np.ndarray], y: np.ndarray | None,
+               limits: dict[str, float] | None) -> None:  # fmt: skip
+    names = [n for n in (*SCORES, "png_bits") if n in s]
+    flagged = [n for n in names if limits and n in limits]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["index", *(["label"] if y is not None else []), *names,
+                *(f"flag_{n}" for n in flagged)])  # fmt: skip
+    for i in range(len(s[names[0]])):
+        w.writerow([i, *([int(y[i])] if y is not None else []),
+                    *(f"{s[n][i]:.6f}" for n in names),
+                    *(int(s[n][i] > limits[n]) for n in flagged)])  # type: ignore[index]  # fmt: skip
+    atomic_write(out, buf.getvalue().encode())
