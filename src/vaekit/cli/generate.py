@@ -9,6 +9,7 @@ import torch
 
 from ..data import check_array, read_npy
 from ..errors import DataError
+from ..inference.expost import fit_latent_mixture, sample_latents
 from ..training import load_run
 from ..viz import save_reconstructions
 from .common import (
@@ -29,12 +30,45 @@ from .common import (
               help="FILE.png (a picture) or FILE.npy (an array in the data's units and shape).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--noise", is_flag=True, help="Draw x ~ p(x|z) instead of the decoder mean.")
-def sample(run_dir: str, n: int, out: str, seed: int, noise: bool) -> None:
+@click.option(
+    "--sampler",
+    default="prior",
+    show_default=True,
+    metavar="prior|gmm:K",
+    help="Where latents come from: the prior, or a K-component Gaussian mixture fitted "
+    "to the training data's posterior means (ex-post density estimation).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Where built-in data sets live (for --sampler gmm:K; default: the run's).",
+)
+def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
+           data_dir: str | None) -> None:  # fmt: skip
     """Generate from the prior: decoder means at z ~ p(z)."""
-    run = load_run(run_dir)
-    x = run.model.sample(n, torch.Generator().manual_seed(seed), noise=noise).numpy()
+    gen = torch.Generator().manual_seed(seed)
+    if sampler == "prior":
+        run = load_run(run_dir)
+        x = run.model.sample(n, gen, noise=noise).numpy()
+    else:
+        run, ds = run_and_data(run_dir, None, data_dir)
+        mixture = fit_latent_mixture(run.model, ds.reader("train", torch.device("cpu")),
+                                     _components(sampler), seed)  # fmt: skip
+        z = torch.from_numpy(sample_latents(mixture, n, seed))
+        with torch.inference_mode():
+            out_params = run.model.decoder_output(z)
+            lik = run.model.likelihood
+            x = (lik.sample(out_params, gen) if noise else lik.mean(out_params)).numpy()
     save_examples(run, x, Path(out))
     click.echo(f"wrote {n} samples to {out}")
+
+
+def _components(sampler: str) -> int:
+    kind, _, k = sampler.partition(":")
+    if kind != "gmm" or not k.isdigit() or int(k) < 1:
+        raise click.BadParameter(f"{sampler!r}: use prior or gmm:K with K a positive whole "
+                                 "number, e.g. gmm:10", param_hint="--sampler")  # fmt: skip
+    return int(k)
 
 
 @click.command()
