@@ -11,11 +11,12 @@ from typing import Any
 import click
 import numpy as np
 
-from ..data import SPLITS, Dataset, load_dataset, locate
+from ..data import SPLITS, DataConfig, Dataset, load_dataset, locate
 from ..data.transform import Transform
 from ..errors import DataError, RunDirError
 from ..models import LIKELIHOODS
 from ..training import Run, load_run
+from ..training.baseline import BaselineRun, load_baseline
 from ..training.rundir import atomic_write
 from ..viz import save_grid
 
@@ -33,24 +34,40 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[Run, Dataset]:
     """The run, and the data it was trained on (or ``data``), checked against the model."""
     run = load_run(run_dir)
-    cfg, same = locate(run.config.data, data)
+    ds = located_data(run.config.data, data, data_dir, run.config.model.image_shape,
+                      run.model.input_dim, run_dir)  # fmt: skip
+    run.model.likelihood.check_dataset(ds)
+    return run, ds
+
+
+def baseline_and_data(run_dir: str, data: str | None, data_dir: str | None
+                      ) -> tuple[BaselineRun, Dataset]:  # fmt: skip
+    """A baseline run, and its data (or ``data``), checked against the model."""
+    run = load_baseline(run_dir)
+    ds = located_data(run.data, data, data_dir, run.data.image_shape, run.model.dim, run_dir)
+    return run, ds
+
+
+def located_data(recorded: DataConfig, data: str | None, data_dir: str | None,
+                 image_shape: tuple[int, ...] | None, dim: int, run_dir: str) -> Dataset:  # fmt: skip
+    """The run's data (or ``data``), found where it is now and checked against the model."""
+    cfg, same = locate(recorded, data)
     if same is False:
         click.echo(f"vaekit: note: {cfg.name} is not the file this run was trained on (its "
                    "content differs): these numbers are for other data", err=True)  # fmt: skip
     ds = load_dataset(replace(cfg, data_dir=data_dir or cfg.data_dir))
-    mine, theirs = _hwc(run.config.model.image_shape), _hwc(ds.image_shape)
+    mine, theirs = _hwc(image_shape), _hwc(ds.image_shape)
     if mine and theirs and mine != theirs:
         raise DataError(
             f"data {ds.name} holds {'x'.join(map(str, theirs))} (HxWxC) images but the model in "
             f"{run_dir} was trained on {'x'.join(map(str, mine))}"
         )
-    if ds.dim != run.model.input_dim:
+    if ds.dim != dim:
         raise DataError(
             f"data {ds.name} has {ds.dim} features per example but the model in {run_dir} was "
-            f"trained on {run.model.input_dim}"
+            f"trained on {dim}"
         )
-    run.model.likelihood.check_dataset(ds)
-    return run, ds
+    return ds
 
 
 def _hwc(shape: tuple[int, ...] | None) -> tuple[int, ...] | None:

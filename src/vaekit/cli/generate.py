@@ -11,7 +11,8 @@ from ..data import check_array, read_npy
 from ..errors import DataError
 from ..inference.expost import fit_latent_mixture, sample_latents
 from ..training import load_run
-from ..viz import save_reconstructions
+from ..training.baseline import is_baseline, load_baseline
+from ..viz import save_grid, save_reconstructions
 from .common import (
     check_output,
     data_options,
@@ -47,6 +48,9 @@ def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
            data_dir: str | None) -> None:  # fmt: skip
     """Generate from the prior: decoder means at z ~ p(z)."""
     gen = torch.Generator().manual_seed(seed)
+    if is_baseline(run_dir):
+        _sample_baseline(run_dir, n, Path(out), seed, sampler)
+        return
     if sampler == "prior":
         run = load_run(run_dir)
         x = run.model.sample(n, gen, noise=noise).numpy()
@@ -60,6 +64,20 @@ def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
             lik = run.model.likelihood
             x = (lik.sample(out_params, gen) if noise else lik.mean(out_params)).numpy()
     save_examples(run, x, Path(out))
+    click.echo(f"wrote {n} samples to {out}")
+
+
+def _sample_baseline(run_dir: str, n: int, out: Path, seed: int, sampler: str) -> None:
+    if sampler != "prior":
+        raise click.BadParameter("a baseline run samples from its own mixture; --sampler is for "
+                                 "VAEs", param_hint="--sampler")  # fmt: skip
+    check_output(out, (".png", ".npy"))
+    run = load_baseline(run_dir)
+    x, shape = run.model.sample(n, seed), run.data.image_shape
+    if out.suffix.lower() == ".npy":
+        save_npy(x.reshape(n, *shape) if shape else x, out)
+    else:
+        save_grid(x, out, shape, value_range=run.data.value_range)
     click.echo(f"wrote {n} samples to {out}")
 
 

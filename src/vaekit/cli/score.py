@@ -7,19 +7,21 @@ import csv
 import hashlib
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from ..data import check_array, read_npy
+from ..data import Dataset, check_array, read_npy
 from ..errors import DataError, RunDirError
-from ..inference.scores import SCORES, anomaly_scores, separation, thresholds
+from ..inference.scores import SCORES, anomaly_scores, png_bits, separation, thresholds
 from ..training import Run, load_run
+from ..training.baseline import BaselineRun, is_baseline, load_baseline
 from ..training.rundir import WEIGHTS_FILE, atomic_write
 from ..viz import save_roc
-from .common import check_output, data_options, run_and_data
+from .common import baseline_and_data, check_output, data_options, run_and_data
 
 THRESHOLDS_FILE = "thresholds.json"
 
@@ -97,13 +99,13 @@ def score(run_dir: str, data: str | None, data_dir: str | None, split: str, out:
         raise click.UsageError("--normal-data and --anomaly-data go together")
     if roc is not None and labels is None and normal_data is None:
         raise click.UsageError("--roc needs labels (--labels, or --normal-data/--anomaly-data)")
-    run = load_run(run_dir)
+    run = load_baseline(run_dir) if is_baseline(run_dir) else load_run(run_dir)
     limits = _thresholds_of(threshold_from, run) if threshold_from is not None else None
     if calibrate:
-        _calibrate(run_dir, data, data_dir, target_fpr, quiet, settings)
+        _calibrate(run, data, data_dir, target_fpr, quiet, settings)
         if out is None:
             return
-    x, y = _scored_rows(run_dir, data, data_dir, split, labels, normal_data, anomaly_data)
+    x, y = _scored_rows(run, data, data_dir, split, labels, normal_data, anomaly_data)
     s = _scores(run, x, quiet, settings)
     _write_csv(out, s, y, limits)  # type: ignore[arg-type]
     click.echo(f"wrote {x.shape[0]} examples' scores to {out}", err=as_json)
@@ -121,8 +123,14 @@ def score(run_dir: str, data: str | None, data_dir: str | None, split: str, out:
 
 
 def _scores(
-    run: Run, x: np.ndarray, quiet: bool, settings: dict[str, Any]
+    run: Run | BaselineRun, x: np.ndarray, quiet: bool, settings: dict[str, Any]
 ) -> dict[str, np.ndarray]:
+    if isinstance(run, BaselineRun):  # exact −log p(x); nothing to sample or refine
+        out = {"nll_nats": -run.model.log_prob(x)}
+        if run.model.name == "bernoulli-mixture" and run.data.image_shape is not None:
+            out["png_bits"] = png_bits(x, run.data.image_shape, (0.0, 1.0))
+            out["complexity_corrected_bits"] = out["nll_nats"] / math.log(2) - out["png_bits"]
+        return out
     cfg = run.config
     return anomaly_scores(run.model, x, importance_samples=settings["k"],
                           draws=settings["draws"], refine_steps=settings["refine_steps"],
@@ -131,11 +139,11 @@ def _scores(
                           quiet=quiet)  # fmt: skip
 
 
-def _scored_rows(run_dir: str, data: str | None, data_dir: str | None, split: str,
+def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None, split: str,
                  labels: Path | None, normal: Path | None, anomaly: Path | None
                  ) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
     """Model-unit rows to score and their labels (None if unlabelled)."""
-    run, ds = run_and_data(run_dir, None if normal is not None else data, data_dir)
+    ds = _data_of(run, None if normal is not None else data, data_dir)
     if normal is not None and anomaly is not None:
         parts = [_file_rows(run, p) for p in (normal, anomaly)]
         y = np.repeat([0, 1], [parts[0].shape[0], parts[1].shape[0]])
@@ -153,19 +161,22 @@ def _scored_rows(run_dir: str, data: str | None, data_dir: str | None, split: st
     return x, y.astype(np.int64)
 
 
-def _file_rows(run: Run, path: Path) -> np.ndarray:
+def _data_of(run: Run | BaselineRun, data: str | None, data_dir: str | None) -> Dataset:
+    if isinstance(run, BaselineRun):
+        return baseline_and_data(str(run.run_dir), data, data_dir)[1]
+    return run_and_data(str(run.run_dir), data, data_dir)[1]
+
+
+def _file_rows(run: Run | BaselineRun, path: Path) -> np.ndarray:
     """All rows of a .npy file, checked against the run and put in its model's units."""
-    rows, shape = check_array(read_npy(path), str(path))
-    want = run.model.input_dim
-    if rows.shape[1] != want or (
-        shape is not None
-        and run.config.model.image_shape is not None
-        and np.prod(shape) != np.prod(run.config.model.image_shape)
-    ):
+    rows, _ = check_array(read_npy(path), str(path))
+    base = isinstance(run, BaselineRun)
+    want = run.model.dim if base else run.model.input_dim  # type: ignore[union-attr]
+    if rows.shape[1] != want:
         raise DataError(
             f"{path} holds rows of {rows.shape[1]} values; the run's model takes {want}"
         )
-    t = run.transform
+    t = None if base else run.transform  # type: ignore[union-attr]
     return t.apply(rows) if t is not None else rows
 
 
@@ -173,10 +184,11 @@ def _weights_digest(run_dir: str | Path) -> str:
     return hashlib.blake2b((Path(run_dir) / WEIGHTS_FILE).read_bytes(), digest_size=16).hexdigest()
 
 
-def _calibrate(run_dir: str, data: str | None, data_dir: str | None, target_fpr: float,
-               quiet: bool, settings: dict[str, Any]) -> None:  # fmt: skip
-    run, ds = run_and_data(run_dir, data, data_dir)
+def _calibrate(run: Run | BaselineRun, data: str | None, data_dir: str | None,
+               target_fpr: float, quiet: bool, settings: dict[str, Any]) -> None:  # fmt: skip
+    ds = _data_of(run, data, data_dir)
     s = _scores(run, ds.split("valid"), quiet, settings)
+    run_dir = run.run_dir
     record = {"weights": _weights_digest(run_dir), "target_fpr": target_fpr,
               "n_valid": ds.size("valid"), "settings": settings,
               "thresholds": thresholds(s, target_fpr)}  # fmt: skip
