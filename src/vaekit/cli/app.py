@@ -34,9 +34,8 @@ COMMANDS = {
     "decode": ("generate", "Decoder means at given latents, in the data's units and shape."),
     "export": ("export", "The run's encoder, decoder and score as ONNX files, verified with "
                          "ONNX Runtime."),
-    "baseline": ("baseline", "A finite mixture fitted by EM (bernoulli-mixture, gmm or "
-                             "independent) as a run directory that evaluate, sample and score "
-                             "take; its log-likelihood is exact."),
+    "baseline": ("baseline", "A finite mixture fitted by EM, as a run directory that "
+                             "evaluate, sample and score take."),
     "score": ("score", "Anomaly scores per example (larger = more anomalous), with AUROC when "
                        "labelled."),
 }  # fmt: skip

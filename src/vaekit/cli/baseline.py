@@ -48,8 +48,11 @@ from ..training.baseline import FAMILIES, fit_baseline
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory.")
 def baseline(family: str, data: str, data_dir: str | None, image_shape: str | None,
              components: int, restarts: int, covariance: str, seed: int, out: Path) -> None:  # fmt: skip
-    """A finite mixture fitted by EM (bernoulli-mixture, gmm or independent) as a run directory
-    that evaluate, sample and score take; its log-likelihood is exact."""
+    """A finite mixture fitted by EM, as a run directory that evaluate, sample and score take.
+
+    bernoulli-mixture (0/1 data), gmm (real values) or independent (one component); the
+    log-likelihood of a finite mixture is exact, so evaluate needs no importance sampling.
+    """
     cfg = DataConfig(name=canonical_name(data), data_dir=data_dir,
                      image_shape=None if image_shape is None else
                      tuple(int(v) for v in image_shape.split(",")))  # fmt: skip
