@@ -100,7 +100,7 @@ def score(run_dir: str, data: str | None, data_dir: str | None, split: str, out:
     if roc is not None and labels is None and normal_data is None:
         raise click.UsageError("--roc needs labels (--labels, or --normal-data/--anomaly-data)")
     run = load_baseline(run_dir) if is_baseline(run_dir) else load_run(run_dir)
-    limits = _thresholds_of(threshold_from, run) if threshold_from is not None else None
+    limits = _thresholds_of(threshold_from, run, settings) if threshold_from is not None else None
     if calibrate:
         _calibrate(run, data, data_dir, target_fpr, quiet, settings)
         if out is None:
@@ -197,18 +197,22 @@ def _calibrate(run: Run | BaselineRun, data: str | None, data_dir: str | None,
                f"false-positive rate on {record['n_valid']} validation examples", err=True)  # fmt: skip
 
 
-def _thresholds_of(source: Path, run: Run) -> dict[str, float]:
+def _thresholds_of(source: Path, run: Run | BaselineRun, settings: dict[str, Any]
+                   ) -> dict[str, float]:  # fmt: skip
     path = source / THRESHOLDS_FILE if source.is_dir() else source
     try:
         record = json.loads(path.read_text())
         limits = {str(k): float(v) for k, v in record["thresholds"].items()}
-        weights = record["weights"]
+        weights, calibrated = record["weights"], record.get("settings")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise RunDirError(f"{path} is not a thresholds file written by vaekit score --calibrate"
                           ) from None  # fmt: skip
     if weights != _weights_digest(run.run_dir):
         raise RunDirError(f"{path} holds thresholds of another model than {run.run_dir}'s; "
                           "calibrate this run with --calibrate")  # fmt: skip
+    if calibrated != settings:  # other draws or refinement move the scores the limits are for
+        click.echo(f"vaekit: note: {path} was calibrated with {calibrated}, these scores use "
+                   f"{settings}: flags may not keep the target rate", err=True)  # fmt: skip
     return limits
 
 
