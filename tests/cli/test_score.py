@@ -87,11 +87,21 @@ def test_calibrated_thresholds_flag_the_target_rate_of_normal_data(run, capsys):
         assert rate <= 0.1 and rate >= 0.1 - 3 / len(s["index"]), (name, rate)
 
 
+def test_calibrate_and_flag_in_one_command(run, capsys, tmp_path):
+    args = ["-k", "20", "--refine-steps", "0", "--quiet"]
+    code, _, err = run_cli(["score", run / "r", "--calibrate", "--threshold-from", run / "r",
+                            "--split", "valid", "--out", tmp_path / "v.csv", *args], capsys)  # fmt: skip
+    assert code == 0, err
+    assert "flag_nll_nats" in (tmp_path / "v.csv").read_text().splitlines()[0]
+
+
 def test_bad_input_is_one_line(run, capsys, tmp_path):
     n_test = vaekit.load_dataset(vaekit.load_run(run / "r").config.data).size("test")
     np.save(tmp_path / "short.npy", np.zeros(n_test - 1))
     np.save(tmp_path / "twos.npy", np.full(n_test, 2))
     np.save(tmp_path / "wide.npy", np.zeros((5, 65), np.uint8))
+    np.save(tmp_path / "zeros.npy", np.zeros(n_test, np.int64))
+    np.save(tmp_path / "nchw.npy", np.zeros((5, 1, 8, 8), np.uint8))  # channels first: 1x8x8
     vaekit.train(data=str(run / "bars.npy"), epochs=1, hidden="4", latent_dim=2,
                  out=tmp_path / "other", quiet=True)  # fmt: skip
     run_cli(["score", tmp_path / "other", "--calibrate", "-k", "5", "--refine-steps", "0",
@@ -107,6 +117,12 @@ def test_bad_input_is_one_line(run, capsys, tmp_path):
         ),
         (["--threshold-from", tmp_path / "other"], "thresholds of another model"),
         (["--roc", tmp_path / "r.png"], "--roc needs labels"),
+        (["--labels", tmp_path / "zeros.npy"], "holds only 0s"),
+        (
+            ["--normal-data", run / "normal.npy", "--anomaly-data", tmp_path / "nchw.npy"],
+            "holds 1x8x8 (HxWxC)",
+        ),
+        (["--threshold-from", tmp_path], "calibrate with"),
     ]
     for extra, said in cases:
         code, _, err = run_cli(["score", run / "r", *extra, *out], capsys)

@@ -73,6 +73,13 @@ def test_a_baseline_run_evaluates_samples_and_scores(tmp_path, capsys):
     assert s.shape == (7, 6, 5) and np.isin(s, (0, 1)).all()
     code, _, err = run_cli(["score", out, "--out", tmp_path / "sc.csv"], capsys)
     assert code == 0 and "nll_nats" in (tmp_path / "sc.csv").read_text().splitlines()[0]
+    np.save(tmp_path / "grey.npy", RNG.random((10, 6, 5)).astype(np.float32))
+    for args, said in (
+        (["evaluate", out, "--data", tmp_path / "grey.npy"], "not 0/1 data"),
+        (["reconstruct", out, "--out", tmp_path / "r.png"], "is a baseline run"),
+    ):
+        code, _, err = run_cli(args, capsys)
+        assert code == 2 and said in err and err.count("error:") == 1, err  # (and a note)
 
 
 def test_baseline_bad_input_is_one_line(tmp_path, capsys):
@@ -89,5 +96,5 @@ def test_baseline_bad_input_is_one_line(tmp_path, capsys):
         if "--out" not in args:
             args = [*args, "--out", tmp_path / "o"]
         code, _, err = run_cli(["baseline", *args], capsys)
-        assert code == 2 and said in err and err.count("\n") == 1, err
+        assert code == 2 and said in err and err.count("error:") == 1, err  # (and a note)
     assert not (tmp_path / "o").exists()

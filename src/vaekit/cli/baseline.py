@@ -53,9 +53,7 @@ def baseline(family: str, data: str, data_dir: str | None, image_shape: str | No
     bernoulli-mixture (0/1 data), gmm (real values) or independent (one component); the
     log-likelihood of a finite mixture is exact, so evaluate needs no importance sampling.
     """
-    cfg = DataConfig(name=canonical_name(data), data_dir=data_dir,
-                     image_shape=None if image_shape is None else
-                     tuple(int(v) for v in image_shape.split(",")))  # fmt: skip
+    cfg = DataConfig(name=canonical_name(data), data_dir=data_dir, image_shape=image_shape)
     run = fit_baseline(family, cfg, out, components, restarts, seed, covariance)
     s = run.summary
     dim = run.data.image_shape and math.prod(run.data.image_shape)

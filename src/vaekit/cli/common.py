@@ -45,7 +45,17 @@ def baseline_and_data(run_dir: str, data: str | None, data_dir: str | None
     """A baseline run, and its data (or ``data``), checked against the model."""
     run = load_baseline(run_dir)
     ds = located_data(run.data, data, data_dir, run.data.image_shape, run.model.dim, run_dir)
+    for split in SPLITS:
+        for chunk in ds.chunks(split):
+            check_baseline_data(run, chunk, f"{ds.name} ({split} split)")
     return run, ds
+
+
+def check_baseline_data(run: BaselineRun, x: np.ndarray, what: str) -> None:
+    """A Bernoulli mixture scores 0/1 data only (its probabilities of other values mean nothing)."""
+    if run.model.name == "bernoulli-mixture" and not np.isin(x, (0.0, 1.0)).all():
+        raise DataError(f"{what} is not 0/1 data, which the bernoulli-mixture in {run.run_dir} "
+                        "scores")  # fmt: skip
 
 
 def located_data(recorded: DataConfig, data: str | None, data_dir: str | None,

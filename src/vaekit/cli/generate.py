@@ -47,6 +47,7 @@ from .common import (
 def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
            data_dir: str | None) -> None:  # fmt: skip
     """Generate from the prior: decoder means at z ~ p(z)."""
+    check_output(Path(out), (".png", ".npy"))  # before any work
     gen = torch.Generator().manual_seed(seed)
     if is_baseline(run_dir):
         _sample_baseline(run_dir, n, Path(out), seed, sampler)

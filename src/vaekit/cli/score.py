@@ -21,7 +21,14 @@ from ..training import Run, load_run
 from ..training.baseline import BaselineRun, is_baseline, load_baseline
 from ..training.rundir import WEIGHTS_FILE, atomic_write
 from ..viz import save_roc
-from .common import baseline_and_data, check_output, data_options, run_and_data
+from .common import (
+    _hwc,
+    baseline_and_data,
+    check_baseline_data,
+    check_output,
+    data_options,
+    run_and_data,
+)
 
 THRESHOLDS_FILE = "thresholds.json"
 
@@ -99,12 +106,15 @@ def score(run_dir: str, data: str | None, data_dir: str | None, split: str, out:
         raise click.UsageError("--normal-data and --anomaly-data go together")
     if roc is not None and labels is None and normal_data is None:
         raise click.UsageError("--roc needs labels (--labels, or --normal-data/--anomaly-data)")
+    if normal_data is not None and (labels is not None or data is not None):
+        raise click.UsageError("--normal-data/--anomaly-data are the data and its labels: "
+                               "drop --data and --labels")  # fmt: skip
     run = load_baseline(run_dir) if is_baseline(run_dir) else load_run(run_dir)
-    limits = _thresholds_of(threshold_from, run, settings) if threshold_from is not None else None
     if calibrate:
         _calibrate(run, data, data_dir, target_fpr, quiet, settings)
         if out is None:
             return
+    limits = _thresholds_of(threshold_from, run, settings) if threshold_from is not None else None
     x, y = _scored_rows(run, data, data_dir, split, labels, normal_data, anomaly_data)
     s = _scores(run, x, quiet, settings)
     _write_csv(out, s, y, limits)  # type: ignore[arg-type]
@@ -143,12 +153,11 @@ def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None,
                  labels: Path | None, normal: Path | None, anomaly: Path | None
                  ) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
     """Model-unit rows to score and their labels (None if unlabelled)."""
-    ds = _data_of(run, None if normal is not None else data, data_dir)
     if normal is not None and anomaly is not None:
         parts = [_file_rows(run, p) for p in (normal, anomaly)]
         y = np.repeat([0, 1], [parts[0].shape[0], parts[1].shape[0]])
         return np.concatenate(parts), y
-    x = ds.split(split)
+    x = _data_of(run, data, data_dir).split(split)
     if labels is None:
         return x, None
     y = read_npy(labels)
@@ -158,6 +167,9 @@ def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None,
             f"values, got shape {y.shape}"
             + ("" if y.ndim != 1 or y.shape[0] != x.shape[0] else " with other values")
         )
+    if len(np.unique(y)) < 2:
+        raise DataError(f"{labels} holds only {int(y[0])}s: AUROC needs normal (0) and anomalous "
+                        "(1) examples both")  # fmt: skip
     return x, y.astype(np.int64)
 
 
@@ -169,15 +181,21 @@ def _data_of(run: Run | BaselineRun, data: str | None, data_dir: str | None) -> 
 
 def _file_rows(run: Run | BaselineRun, path: Path) -> np.ndarray:
     """All rows of a .npy file, checked against the run and put in its model's units."""
-    rows, _ = check_array(read_npy(path), str(path))
+    rows, shape = check_array(read_npy(path), str(path))
     base = isinstance(run, BaselineRun)
     want = run.model.dim if base else run.model.input_dim  # type: ignore[union-attr]
-    if rows.shape[1] != want:
-        raise DataError(
-            f"{path} holds rows of {rows.shape[1]} values; the run's model takes {want}"
-        )
-    t = None if base else run.transform  # type: ignore[union-attr]
-    return t.apply(rows) if t is not None else rows
+    mine = _hwc(run.data.image_shape if base else run.config.model.image_shape)  # type: ignore[union-attr]
+    if rows.shape[1] != want or (shape is not None and mine and _hwc(shape) != mine):
+        got = "x".join(map(str, _hwc(shape))) if shape else f"rows of {rows.shape[1]} values"
+        took = "x".join(map(str, mine)) if mine else f"rows of {want} values"
+        raise DataError(f"{path} holds {got} (HxWxC); the run's model takes {took}")
+    if base:
+        check_baseline_data(run, rows, str(path))  # type: ignore[arg-type]
+        return rows
+    t = run.transform  # type: ignore[union-attr]
+    rows = t.apply(rows) if t is not None else rows
+    run.model.likelihood.check_data(rows, str(path))  # type: ignore[union-attr]
+    return rows
 
 
 def _weights_digest(run_dir: str | Path) -> str:
@@ -200,6 +218,8 @@ def _calibrate(run: Run | BaselineRun, data: str | None, data_dir: str | None,
 def _thresholds_of(source: Path, run: Run | BaselineRun, settings: dict[str, Any]
                    ) -> dict[str, float]:  # fmt: skip
     path = source / THRESHOLDS_FILE if source.is_dir() else source
+    if not path.is_file():
+        raise RunDirError(f"{path} does not exist: calibrate with vaekit score RUN --calibrate")
     try:
         record = json.loads(path.read_text())
         limits = {str(k): float(v) for k, v in record["thresholds"].items()}

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ..data.transform import Transform
 from ..errors import ConfigError, VaekitError
 from ..models import VAE
+from ..training.rundir import atomic_write
 from .graphs import DecoderGraph, EncoderGraph, ScoreGraph
 
 PARTS = ("encoder", "decoder", "score")
@@ -174,5 +175,5 @@ def export_onnx(
         out.mkdir(exist_ok=True)
         for name in parts:
             shutil.move(str(Path(tmp) / f"{name}.onnx"), out / f"{name}.onnx")
-    (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
+    atomic_write(out / "model.json", json.dumps(meta, indent=2) + "\n")
     return meta

@@ -36,8 +36,12 @@ def fit_latent_mixture(model: VAE, x: Tensor | np.ndarray, components: int, seed
             f"a mixture of {components} components needs at least as many examples; the data "
             f"has {z.shape[0]}"
         )
-    return GaussianMixture(components, covariance_type="full", reg_covar=1e-6, n_init=2,
-                           random_state=seed).fit(z)  # fmt: skip
+    try:
+        return GaussianMixture(components, covariance_type="full", reg_covar=1e-6, n_init=2,
+                               random_state=seed).fit(z)  # fmt: skip
+    except ValueError as e:  # scikit-learn: a component's covariance became singular
+        raise ConfigError(f"fitting {components} components to the latent codes failed "
+                          f"({' '.join(str(e).split())[:120]}); use fewer") from None  # fmt: skip
 
 
 def sample_latents(mixture: GaussianMixture, n: int, seed: int = 0) -> np.ndarray:

@@ -106,7 +106,9 @@ def anomaly_scores(
         out["amortisation_gap_nats"] = refined["elbo"].numpy() + jac + out["neg_elbo_nats"]
     if "nll_nats" in out and model.likelihood.discrete and image_shape is not None:
         x_data = x.cpu().numpy() if transform is None else transform.invert(x.cpu().numpy())
-        out["png_bits"] = png_bits(x_data, image_shape, value_range or (0.0, 1.0))
+        levels = (0.0, 255.0) if transform is not None and transform.kind == "8-bit" else (
+            value_range or (0.0, 1.0))  # fmt: skip
+        out["png_bits"] = png_bits(x_data, image_shape, levels)
         out["complexity_corrected_bits"] = out["nll_nats"] / math.log(2) - out["png_bits"]
     return out
 
@@ -118,7 +120,7 @@ def separation(scores: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, d
     for name, s in scores.items():
         if name not in SCORES:
             continue
-        fpr, tpr, _ = roc_curve(labels, s)
+        fpr, tpr, _ = roc_curve(labels, s, drop_intermediate=False)  # ties: every point
         out[name] = {"auroc": float(roc_auc_score(labels, s)),
                      "auprc": float(average_precision_score(labels, s)),
                      "fpr_at_95_tpr": float(fpr[np.searchsorted(tpr, 0.95)])}  # fmt: skip

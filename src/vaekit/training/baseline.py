@@ -49,6 +49,8 @@ def fit_baseline(family: str, data: DataConfig, out: str | os.PathLike, componen
     """Fit on the training split (the data's own units), score the validation split, write."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown baseline {family!r}; choose one of: {', '.join(FAMILIES)}")
+    if covariance not in ("full", "diag"):
+        raise ConfigError(f"covariance must be full or diag, not {covariance!r}")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise RunDirError(f"{out} already holds files; give an empty or new --out")
@@ -61,7 +63,11 @@ def fit_baseline(family: str, data: DataConfig, out: str | os.PathLike, componen
         _check_binary(ds)
         model, report = BernoulliMixture.fit(train, components, seed, restarts)
     else:
-        model, report = GaussianMixtureModel.fit(train, components, seed, restarts, covariance)
+        try:
+            model, report = GaussianMixtureModel.fit(train, components, seed, restarts, covariance)
+        except ValueError as e:  # scikit-learn: a component's covariance became singular
+            raise DataError(f"the Gaussian mixture fit failed ({' '.join(str(e).split())[:160]}); "
+                            "use fewer components or standardise the data") from None  # fmt: skip
     seconds = time.perf_counter() - t0
     settings = {"family": family, "components": components if family != "independent" else 1,
                 "restarts": restarts, "seed": seed, "covariance": covariance}  # fmt: skip

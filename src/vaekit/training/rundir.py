@@ -147,6 +147,9 @@ def read_config(run_dir: str | os.PathLike) -> RunConfig:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ModelFileError(f"cannot read {path}: {e}") from None
+    if '"kind": "baseline"' in text:
+        raise RunDirError(f"{run_dir} is a baseline run (a finite mixture): evaluate, sample and "
+                          "score take it; this needs a VAE's run directory")  # fmt: skip
     try:
         return RunConfig.from_json(text)
     except ConfigError as e:
