@@ -20,7 +20,16 @@ import torch
 
 from ..errors import ConfigError, DataError, opt
 from .config import DataConfig
-from .lazy import CHUNK_ELEMENTS, Rows, RowSubset, is_lazy, lazy_rows, row_chunks
+from .lazy import (
+    CHUNK_ELEMENTS,
+    Rows,
+    RowSubset,
+    held_as_read,
+    is_lazy,
+    lazy_rows,
+    row_chunks,
+    span,
+)
 from .lazy import value_range as _value_range
 from .transform import Transform
 
@@ -61,7 +70,7 @@ class Dataset:
         if value_range is None and self.source_dtype == np.dtype(train.dtype).str:
             self.value_range = _value_range(train)  # as read: what 8-bit detection looks at
         if applied is None:
-            applied = not (train.dtype == np.uint8 or is_lazy(train))
+            applied = not held_as_read(train)
         self.transform, self.applied = transform, applied or transform is None
         self.notes = list(notes or [])
 
@@ -109,19 +118,17 @@ class Dataset:
     def rows(self, split: str, index: slice | np.ndarray = slice(None)) -> np.ndarray:
         """Rows of a split in the model's units, float32 (n, D): the same numbers whether the
         split is held as uint8 or as float32."""
-        a = np.asarray(self.held[split][index])
-        if not self.applied:
-            return self.transform.apply(a)  # type: ignore[union-attr]
-        return a if a.dtype == np.float32 else a.astype(np.float32)
+        return self.rows_of(np.asarray(self.held[split][index]))
 
     def chunks(self, split: str, elements: int = CHUNK_ELEMENTS) -> Iterator[np.ndarray]:
         """A split in the model's units, float32, in blocks of whole rows of about
         ``elements`` values (bounded memory, also for the float64 scaling of uint8 rows)."""
         for chunk in row_chunks(self.held[split], elements):
-            yield chunk if self.applied and chunk.dtype == np.float32 else self.rows_of(chunk)
+            yield self.rows_of(chunk)
 
     def rows_of(self, held_rows: np.ndarray) -> np.ndarray:
-        """Held rows (as read) -> float32 in the model's units."""
+        """Held rows (as read) -> float32 in the model's units (float32 rows in the model's
+        units are returned as they are, not copied)."""
         if not self.applied:
             return self.transform.apply(held_rows)  # type: ignore[union-attr]
         return held_rows.astype(np.float32, copy=False)
@@ -166,8 +173,7 @@ class Dataset:
     @cached_property
     def model_range(self) -> tuple[float, float]:
         """(min, max) of the training split in the model's units."""
-        lo, hi = zip(*((float(c.min()), float(c.max())) for c in self.chunks("train")), strict=True)
-        return min(lo), max(hi)
+        return span(self.chunks("train"))
 
     def with_transform(self, t: Transform | None) -> Dataset:
         """The same data in the model's units (a no-op for None or if already applied); uint8
@@ -175,7 +181,7 @@ class Dataset:
         if t is None or self.transform is not None:
             return self
         t.check_dim(self.dim, self.name)
-        if self.held["train"].dtype == np.uint8 or self.lazy:
+        if held_as_read(self.held["train"]):
             return self.replaced(transform=t, applied=False)
         return self.replaced(transform=t, **{s: t.apply(a) for s, a in self.held.items()})
 

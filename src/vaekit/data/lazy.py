@@ -11,7 +11,7 @@ copy, which is what lazy reading avoids.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
@@ -77,10 +77,21 @@ def row_chunks(a: np.ndarray | RowSubset, elements: int = CHUNK_ELEMENTS):  # no
         yield np.asarray(a[i : i + rows])
 
 
+def held_as_read(a: object) -> bool:
+    """Whether a split stays as read and is converted on every read: uint8 (a quarter of
+    float32's memory) or on disk."""
+    return is_lazy(a) or getattr(a, "dtype", None) == np.uint8
+
+
+def span(chunks: Iterable[np.ndarray]) -> tuple[float, float]:
+    """(min, max) over blocks of an array."""
+    lo, hi = zip(*((float(c.min()), float(c.max())) for c in chunks), strict=True)
+    return min(lo), max(hi)
+
+
 def value_range(a: np.ndarray | RowSubset) -> tuple[float, float]:
     """(min, max) of an array, a chunk at a time."""
-    lo, hi = zip(*((float(c.min()), float(c.max())) for c in row_chunks(a)), strict=True)
-    return min(lo), max(hi)
+    return span(row_chunks(a))
 
 
 def lazy_rows(a: np.ndarray, what: str, layout: str | None) -> np.ndarray:
@@ -103,12 +114,10 @@ def lazy_rows(a: np.ndarray, what: str, layout: str | None) -> np.ndarray:
             "save it once with np.save(path, np.ascontiguousarray(x))"
         )
     x = a.reshape(a.shape[0], -1)  # a view of the map: rows are contiguous in the file
-    if x.dtype == np.float32:
-        for i, c in enumerate(row_chunks(x)):
-            if not np.isfinite(c).all():
-                r, col = np.argwhere(~np.isfinite(c))[0]
-                rows = max(1, CHUNK_ELEMENTS // x.shape[1])
-                raise DataError(
-                    f"{what} holds NaN or Inf (first at row {i * rows + r}, column {col})"
-                )
+    rows = max(1, CHUNK_ELEMENTS // x.shape[1])
+    for start in range(0, x.shape[0] if x.dtype == np.float32 else 0, rows):
+        bad = ~np.isfinite(x[start : start + rows])
+        if bad.any():
+            r, col = np.argwhere(bad)[0]
+            raise DataError(f"{what} holds NaN or Inf (first at row {start + r}, column {col})")
     return x
