@@ -17,6 +17,7 @@ from ..errors import DataError, RunDirError
 from ..models import LIKELIHOODS
 from ..training import Run, load_run
 from ..training.baseline import BaselineRun, load_baseline
+from ..training.baseline import check_data as check_baseline_data
 from ..training.rundir import atomic_write
 from ..viz import save_grid
 
@@ -34,28 +35,29 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def run_and_data(run_dir: str, data: str | None, data_dir: str | None) -> tuple[Run, Dataset]:
     """The run, and the data it was trained on (or ``data``), checked against the model."""
     run = load_run(run_dir)
-    ds = located_data(run.config.data, data, data_dir, run.config.model.image_shape,
-                      run.model.input_dim, run_dir)  # fmt: skip
-    run.model.likelihood.check_dataset(ds)
-    return run, ds
+    return run, data_of(run, data, data_dir)
 
 
 def baseline_and_data(run_dir: str, data: str | None, data_dir: str | None
                       ) -> tuple[BaselineRun, Dataset]:  # fmt: skip
     """A baseline run, and its data (or ``data``), checked against the model."""
     run = load_baseline(run_dir)
-    ds = located_data(run.data, data, data_dir, run.data.image_shape, run.model.dim, run_dir)
-    for split in SPLITS:
-        for chunk in ds.chunks(split):
-            check_baseline_data(run, chunk, f"{ds.name} ({split} split)")
-    return run, ds
+    return run, data_of(run, data, data_dir)
 
 
-def check_baseline_data(run: BaselineRun, x: np.ndarray, what: str) -> None:
-    """A Bernoulli mixture scores 0/1 data only (its probabilities of other values mean nothing)."""
-    if run.model.name == "bernoulli-mixture" and not np.isin(x, (0.0, 1.0)).all():
-        raise DataError(f"{what} is not 0/1 data, which the bernoulli-mixture in {run.run_dir} "
-                        "scores")  # fmt: skip
+def data_of(run: Run | BaselineRun, data: str | None, data_dir: str | None) -> Dataset:
+    """A loaded run's data (or ``data``), checked against its model."""
+    if isinstance(run, BaselineRun):
+        ds = located_data(run.data, data, data_dir, run.data.image_shape, run.model.dim,
+                          str(run.run_dir))  # fmt: skip
+        for split in SPLITS:
+            for chunk in ds.chunks(split):
+                check_baseline_data(run, chunk, f"{ds.name} ({split} split)")
+        return ds
+    ds = located_data(run.config.data, data, data_dir, run.config.model.image_shape,
+                      run.model.input_dim, str(run.run_dir))  # fmt: skip
+    run.model.likelihood.check_dataset(ds)
+    return ds
 
 
 def located_data(recorded: DataConfig, data: str | None, data_dir: str | None,

@@ -15,7 +15,7 @@ from ..inference.importance import fitting_rows
 from ..inference.progress import Progress, evaluation_key
 from ..runtime import use_threads
 from ..training.baseline import is_baseline
-from ..training.rundir import WEIGHTS_FILE, Run
+from ..training.rundir import Run, weights_digest
 from .common import baseline_and_data, data_options, run_and_data
 from .options import given, options_from
 
@@ -94,9 +94,9 @@ def _progress(run: Run, x: np.ndarray, config: EvalConfig) -> Progress | None:
     directory is read-only or there is no IS): named by what its numbers depend on."""
     if config.importance_samples == 0 or not os.access(run.run_dir, os.W_OK):
         return None
-    weights = (run.run_dir / WEIGHTS_FILE).read_bytes()
     rows = fitting_rows(run.model, config.batch_size)  # the batches the estimates come in
-    key = evaluation_key(config.importance_samples, rows, config.seed, arrays=(x, weights))
+    key = evaluation_key(config.importance_samples, rows, config.seed,
+                         weights_digest(run.run_dir), arrays=(x,))  # fmt: skip
     progress = Progress(run.run_dir / f"evaluate-progress-{key[:16]}.safetensors", key)
     if progress.restored_rows:
         total = x.shape[0] * config.repeats

@@ -4,31 +4,28 @@ and thresholds calibrated on the run's validation split."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from ..data import Dataset, check_array, read_npy
+from ..data import check_array, read_npy
 from ..errors import DataError, RunDirError
-from ..inference.scores import SCORES, anomaly_scores, png_bits, separation, thresholds
+from ..inference.scores import (
+    SCORES,
+    anomaly_scores,
+    complexity_corrected,
+    separation,
+    thresholds,
+)
 from ..training import Run, load_run
 from ..training.baseline import BaselineRun, is_baseline, load_baseline
-from ..training.rundir import WEIGHTS_FILE, atomic_write
+from ..training.rundir import atomic_write, weights_digest
 from ..viz import save_roc
-from .common import (
-    _hwc,
-    baseline_and_data,
-    check_baseline_data,
-    check_output,
-    data_options,
-    run_and_data,
-)
+from .common import _hwc, check_baseline_data, check_output, data_of, data_options
 
 THRESHOLDS_FILE = "thresholds.json"
 
@@ -138,8 +135,7 @@ def _scores(
     if isinstance(run, BaselineRun):  # exact −log p(x); nothing to sample or refine
         out = {"nll_nats": -run.model.log_prob(x)}
         if run.model.name == "bernoulli-mixture" and run.data.image_shape is not None:
-            out["png_bits"] = png_bits(x, run.data.image_shape, (0.0, 1.0))
-            out["complexity_corrected_bits"] = out["nll_nats"] / math.log(2) - out["png_bits"]
+            out |= complexity_corrected(out["nll_nats"], x, run.data.image_shape, (0.0, 1.0))
         return out
     cfg = run.config
     return anomaly_scores(run.model, x, importance_samples=settings["k"],
@@ -157,7 +153,7 @@ def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None,
         parts = [_file_rows(run, p) for p in (normal, anomaly)]
         y = np.repeat([0, 1], [parts[0].shape[0], parts[1].shape[0]])
         return np.concatenate(parts), y
-    x = _data_of(run, data, data_dir).split(split)
+    x = data_of(run, data, data_dir).split(split)
     if labels is None:
         return x, None
     y = read_npy(labels)
@@ -171,12 +167,6 @@ def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None,
         raise DataError(f"{labels} holds only {int(y[0])}s: AUROC needs normal (0) and anomalous "
                         "(1) examples both")  # fmt: skip
     return x, y.astype(np.int64)
-
-
-def _data_of(run: Run | BaselineRun, data: str | None, data_dir: str | None) -> Dataset:
-    if isinstance(run, BaselineRun):
-        return baseline_and_data(str(run.run_dir), data, data_dir)[1]
-    return run_and_data(str(run.run_dir), data, data_dir)[1]
 
 
 def _file_rows(run: Run | BaselineRun, path: Path) -> np.ndarray:
@@ -198,16 +188,12 @@ def _file_rows(run: Run | BaselineRun, path: Path) -> np.ndarray:
     return rows
 
 
-def _weights_digest(run_dir: str | Path) -> str:
-    return hashlib.blake2b((Path(run_dir) / WEIGHTS_FILE).read_bytes(), digest_size=16).hexdigest()
-
-
 def _calibrate(run: Run | BaselineRun, data: str | None, data_dir: str | None,
                target_fpr: float, quiet: bool, settings: dict[str, Any]) -> None:  # fmt: skip
-    ds = _data_of(run, data, data_dir)
+    ds = data_of(run, data, data_dir)
     s = _scores(run, ds.split("valid"), quiet, settings)
     run_dir = run.run_dir
-    record = {"weights": _weights_digest(run_dir), "target_fpr": target_fpr,
+    record = {"weights": weights_digest(run_dir), "target_fpr": target_fpr,
               "n_valid": ds.size("valid"), "settings": settings,
               "thresholds": thresholds(s, target_fpr)}  # fmt: skip
     atomic_write(Path(run_dir) / THRESHOLDS_FILE, (json.dumps(record, indent=2) + "\n").encode())
@@ -227,7 +213,7 @@ def _thresholds_of(source: Path, run: Run | BaselineRun, settings: dict[str, Any
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise RunDirError(f"{path} is not a thresholds file written by vaekit score --calibrate"
                           ) from None  # fmt: skip
-    if weights != _weights_digest(run.run_dir):
+    if weights != weights_digest(run.run_dir):
         raise RunDirError(f"{path} holds thresholds of another model than {run.run_dir}'s; "
                           "calibrate this run with --calibrate")  # fmt: skip
     if calibrated != settings:  # other draws or refinement move the scores the limits are for

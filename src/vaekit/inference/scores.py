@@ -76,6 +76,14 @@ def png_bits(x_data: np.ndarray, image_shape: tuple[int, ...], value_range: tupl
     return np.asarray(sizes, dtype=np.float64)
 
 
+def complexity_corrected(nll_nats: np.ndarray, x_data: np.ndarray,
+                         image_shape: tuple[int, ...], levels: tuple[float, float]
+                         ) -> dict[str, np.ndarray]:  # fmt: skip
+    """``png_bits`` and ``complexity_corrected_bits`` = −log₂ P(x) − png_bits, per row."""
+    png = png_bits(x_data, image_shape, levels)
+    return {"png_bits": png, "complexity_corrected_bits": nll_nats / math.log(2) - png}
+
+
 def anomaly_scores(
     model: VAE,
     x: Tensor | np.ndarray,
@@ -108,8 +116,7 @@ def anomaly_scores(
         x_data = x.cpu().numpy() if transform is None else transform.invert(x.cpu().numpy())
         levels = (0.0, 255.0) if transform is not None and transform.kind == "8-bit" else (
             value_range or (0.0, 1.0))  # fmt: skip
-        out["png_bits"] = png_bits(x_data, image_shape, levels)
-        out["complexity_corrected_bits"] = out["nll_nats"] / math.log(2) - out["png_bits"]
+        out |= complexity_corrected(out["nll_nats"], x_data, image_shape, levels)
     return out
 
 

@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from ..data import DataConfig, Dataset, fingerprint, load_dataset
+from ..data import DataConfig, fingerprint, load_dataset
 from ..errors import ConfigError, DataError, ModelFileError, RunDirError
 from ..models.mixtures import MIXTURES, BernoulliMixture, GaussianMixtureModel, independent
 from ..viz import save_grid
@@ -60,7 +60,8 @@ def fit_baseline(family: str, data: DataConfig, out: str | os.PathLike, componen
     if family == "independent":
         model, report = independent(train, seed)
     elif family == "bernoulli-mixture":
-        _check_binary(ds)
+        for chunk in ds.chunks("train"):
+            require_binary(chunk, ds.name)
         model, report = BernoulliMixture.fit(train, components, seed, restarts)
     else:
         try:
@@ -88,12 +89,17 @@ def fit_baseline(family: str, data: DataConfig, out: str | os.PathLike, componen
     return BaselineRun(out, model.name, settings, recorded, model, summary)
 
 
-def _check_binary(ds: Dataset) -> None:
-    for chunk in ds.chunks("train"):
-        if not np.isin(chunk, (0.0, 1.0)).all():
-            raise DataError(
-                f"{ds.name} is not 0/1 data; a bernoulli-mixture needs binary data (use gmm)"
-            )
+def require_binary(x: np.ndarray, what: str) -> None:
+    """A Bernoulli mixture fits and scores 0/1 data only (other values have no probability)."""
+    if not np.isin(x, (0.0, 1.0)).all():
+        raise DataError(f"{what} is not 0/1 data, which a bernoulli-mixture needs (gmm takes "
+                        "other values)")  # fmt: skip
+
+
+def check_data(run: BaselineRun, x: np.ndarray, what: str) -> None:
+    """Raise DataError if ``x`` cannot be scored by the run's mixture."""
+    if run.model.name == BernoulliMixture.name:
+        require_binary(x, what)
 
 
 def load_baseline(run_dir: str | os.PathLike) -> BaselineRun:

@@ -8,6 +8,7 @@ file, never a torn one.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import tempfile
@@ -139,6 +140,12 @@ def save_model(model: VAE, run_dir: str | os.PathLike) -> None:
     if not (run_dir / CONFIG_FILE).exists():
         atomic_write(run_dir / CONFIG_FILE, RunConfig(model=model.config).to_json())
     atomic_write(run_dir / WEIGHTS_FILE, weights_bytes(model))
+
+
+def weights_digest(run_dir: str | os.PathLike) -> str:
+    """A digest of a run's weights file: what its thresholds and evaluation progress belong to."""
+    return hashlib.blake2b(_run_file(run_dir, WEIGHTS_FILE).read_bytes(),
+                           digest_size=16).hexdigest()  # fmt: skip
 
 
 def read_config(run_dir: str | os.PathLike) -> RunConfig:
