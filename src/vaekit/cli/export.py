@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 import numpy as np
+import torch
 
 from ..export import PARTS, export_onnx
+from ..export.graphs import ImageRows
 from .common import data_options, in_data_units, run_and_data
 
 VERIFY_ROWS = 64  # real examples the exported graphs are checked on
@@ -50,7 +52,9 @@ def export(run_dir: str, data: str | None, data_dir: str | None, split: str, fmt
 
     run, ds = run_and_data(run_dir, data, data_dir)
     rows = in_data_units(run, ds.rows(split, slice(0, VERIFY_ROWS)))  # the data as stored
-    x = _as_stored(rows.astype(np.float32), run.config.model.image_shape)
+    # as the graphs take it: images (B, C, H, W), rows (B, D)
+    x = ImageRows(run.config.model.image_shape).images(torch.from_numpy(rows.astype(np.float32)))
+    x = x.contiguous()
     if x.shape[0] < 2:
         raise click.BadParameter("the data needs at least 2 examples to check the files on",
                                  param_hint="--data")  # fmt: skip
@@ -77,11 +81,3 @@ def export(run_dir: str, data: str | None, data_dir: str | None, split: str, fmt
         click.echo(f"wrote {out / p['file']} (verified: max difference {p['max_abs_diff']:.2g}, "
                    f"{p['max_rel_diff']:.2g} relative)")  # fmt: skip
     click.echo(f"wrote {out / 'model.json'} (opset {meta['opset']})")
-
-
-def _as_stored(rows: np.ndarray, image_shape: tuple[int, ...] | None) -> np.ndarray:
-    """(B, D) rows -> (B, C, H, W) images for image runs (rows are in (H, W, C) order)."""
-    if image_shape is None:
-        return rows
-    h, w = image_shape[:2]
-    return rows.reshape(rows.shape[0], h, w, -1).transpose(0, 3, 1, 2).copy()

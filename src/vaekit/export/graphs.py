@@ -44,7 +44,7 @@ class _Units(nn.Module):
         return x * self.scale + self.shift
 
 
-class _Rows(nn.Module):
+class ImageRows(nn.Module):
     """Images (B, C, H, W) <-> vaekit's rows (B, H*W*C) in (H, W, C) order; flat data as is."""
 
     def __init__(self, image_shape: tuple[int, ...] | None) -> None:
@@ -72,7 +72,7 @@ class _Graph(nn.Module):
         super().__init__()
         self.model = model
         self.units = _Units(transform, model.input_dim)
-        self.shape = _Rows(model.config.image_shape)
+        self.shape = ImageRows(model.config.image_shape)
 
     def _model_rows(self, x: Tensor) -> Tensor:
         return self.units.to_model(self.shape.rows(x))

@@ -146,7 +146,7 @@ def _io(part: Part, graph_out: tuple[Tensor, ...]) -> dict[str, Any]:
 def export_onnx(
     model: VAE,
     transform: Transform | None,
-    x: np.ndarray,
+    x: np.ndarray | Tensor,
     out: str | os.PathLike,
     parts: Sequence[str] = PARTS,
     opset: int | None = None,
