@@ -4,7 +4,9 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
+import vaekit
 from vaekit.cli import main
 
 
@@ -73,7 +75,12 @@ def test_sample_reconstruct_encode_decode(trained, tmp_path, capsys):
     assert run(["reconstruct", str(trained), "--out", str(tmp_path / "r.png")], capsys)[0] == 0
     assert run(["encode", str(trained), "--out", str(tmp_path / "z.npy")], capsys)[0] == 0
     z = np.load(tmp_path / "z.npy")
-    assert z.shape[1] == 4
+    assert z.shape[1] == 4 and z.dtype == np.float32
+    run_ = vaekit.load_run(trained)
+    test = vaekit.load_dataset(run_.config.data).test
+    np.testing.assert_array_equal(
+        z, run_.model.encode(torch.from_numpy(test)).mean.detach().numpy()
+    )
     assert run(["decode", str(trained), "--latents", str(tmp_path / "z.npy"),
                 "--out", str(tmp_path / "x.npy")], capsys)[0] == 0  # fmt: skip
     assert np.load(tmp_path / "x.npy").shape == (z.shape[0], 8, 8)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 import torch
 
 from ..data import check_array, read_npy
 from ..errors import DataError
-from ..inference.expost import fit_latent_mixture, sample_latents
+from ..inference.expost import fit_latent_mixture, posterior_means, sample_latents
 from ..training import load_run
 from ..training.baseline import is_baseline, load_baseline
 from ..viz import save_grid, save_reconstructions
@@ -118,9 +119,8 @@ def encode(run_dir: str, data: str | None, data_dir: str | None, split: str, out
     """Posterior means E_q[z|x] of a split, saved as an (N, latent_dim) .npy array."""
     check_output(Path(out), (".npy",))
     run, ds = run_and_data(run_dir, data, data_dir)
-    x = torch.from_numpy(ds.split(split))
-    with torch.inference_mode():
-        z = torch.cat([run.model.encode(xb).mean for xb in x.split(1000)]).numpy()
+    # float32 as the model computes them (posterior_means widens exactly to float64)
+    z = posterior_means(run.model, ds.reader(split, run.model.device)).astype(np.float32)
     save_npy(z, Path(out))
     click.echo(f"wrote {z.shape[0]} latent means of dimension {z.shape[1]} to {out}")
 
