@@ -10,7 +10,7 @@ import torch
 
 from ..data import check_array, read_npy
 from ..errors import DataError
-from ..inference.expost import fit_latent_mixture, posterior_means, sample_latents
+from ..inference.expost import fit_latent_mixture, posterior_means
 from ..training import load_run
 from ..training.baseline import is_baseline, load_baseline
 from ..viz import save_grid, save_reconstructions
@@ -60,7 +60,7 @@ def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
         run, ds = run_and_data(run_dir, None, data_dir)
         mixture = fit_latent_mixture(run.model, ds.reader("train", torch.device("cpu")),
                                      _components(sampler), seed)  # fmt: skip
-        z = torch.from_numpy(sample_latents(mixture, n, seed))
+        z = torch.from_numpy(mixture.sample(n, seed).astype(np.float32))
         with torch.inference_mode():
             out_params = run.model.decoder_output(z)
             lik = run.model.likelihood

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
-from ..errors import ConfigError
 from ..models import VAE
+from ..models.mixtures import GaussianMixtureModel
 from .importance import as_input, batches
 
 
@@ -28,25 +27,7 @@ def posterior_means(model: VAE, x: Tensor | np.ndarray, batch_size: int = 1000) 
 
 
 def fit_latent_mixture(model: VAE, x: Tensor | np.ndarray, components: int, seed: int = 0
-                       ) -> GaussianMixture:  # fmt: skip
-    """A ``components``-Gaussian mixture fitted to the posterior means of ``x`` (model units)."""
-    z = posterior_means(model, x)
-    if not 1 <= components <= z.shape[0]:
-        raise ConfigError(
-            f"a mixture of {components} components needs at least as many examples; the data "
-            f"has {z.shape[0]}"
-        )
-    try:
-        return GaussianMixture(components, covariance_type="full", reg_covar=1e-6, n_init=2,
-                               random_state=seed).fit(z)  # fmt: skip
-    except ValueError as e:  # scikit-learn: a component's covariance became singular
-        raise ConfigError(f"fitting {components} components to the latent codes failed "
-                          f"({' '.join(str(e).split())[:120]}); use fewer") from None  # fmt: skip
-
-
-def sample_latents(mixture: GaussianMixture, n: int, seed: int = 0) -> np.ndarray:
-    """n draws (n, L) float32 from the fitted mixture, reproducible by ``seed``, in a random
-    order (scikit-learn returns them grouped by component)."""
-    mixture.random_state = seed
-    z, _ = mixture.sample(n)
-    return np.random.default_rng(seed).permutation(z).astype(np.float32)
+                       ) -> GaussianMixtureModel:  # fmt: skip
+    """A ``components``-Gaussian mixture (full covariances, 2 starts) fitted to the posterior
+    means of ``x`` (model units); ``.sample(n, seed)`` draws latents from it."""
+    return GaussianMixtureModel.fit(posterior_means(model, x), components, seed, restarts=2)[0]

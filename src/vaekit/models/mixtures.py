@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..registry import Registry
 
 MIXTURES: Registry = Registry("baseline")
@@ -152,7 +152,12 @@ class GaussianMixtureModel:
         x = np.asarray(x, dtype=np.float64)
         _check_k(k, x.shape[0])
         gm = GaussianMixture(k, covariance_type=covariance, n_init=restarts, random_state=seed,
-                             reg_covar=1e-6, max_iter=500).fit(x)  # fmt: skip
+                             reg_covar=1e-6, max_iter=500)  # fmt: skip
+        try:
+            gm.fit(x)
+        except ValueError as e:  # scikit-learn: a component's covariance became singular
+            raise DataError(f"the Gaussian mixture fit failed ({' '.join(str(e).split())[:160]}); "
+                            "use fewer components or standardise the data") from None  # fmt: skip
         m = cls(gm)
         return m, FitReport(float(m.log_prob(x).mean()), int(gm.n_iter_), restarts)
 
@@ -160,6 +165,8 @@ class GaussianMixtureModel:
         return self.gm.score_samples(np.asarray(x, dtype=np.float64))
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """n draws, reproducible by ``seed``, in a random order (scikit-learn returns them
+        grouped by component)."""
         self.gm.random_state = seed
         z, _ = self.gm.sample(n)
         return np.random.default_rng(seed).permutation(z)
