@@ -73,7 +73,6 @@ def _sample_baseline(run_dir: str, n: int, out: Path, seed: int, sampler: str) -
     if sampler != "prior":
         raise click.BadParameter("a baseline run samples from its own mixture; --sampler is for "
                                  "VAEs", param_hint="--sampler")  # fmt: skip
-    check_output(out, (".png", ".npy"))
     run = load_baseline(run_dir)
     x, shape = run.model.sample(n, seed), run.data.image_shape
     if out.suffix.lower() == ".npy":

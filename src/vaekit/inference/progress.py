@@ -28,12 +28,12 @@ from torch import Tensor
 FORMAT = "vaekit-is-progress-1"
 
 
-def evaluation_key(*parts: object, arrays: tuple[np.ndarray | bytes, ...] = ()) -> str:
-    """A digest of what an evaluation's numbers depend on: settings and the bytes of data
-    and weights."""
+def evaluation_key(*parts: object, arrays: tuple[np.ndarray, ...] = ()) -> str:
+    """A digest of what an evaluation's numbers depend on: settings (the weights' digest
+    among them) and the bytes of the data."""
     h = hashlib.blake2b(repr(parts).encode(), digest_size=16)
     for a in arrays:
-        h.update(a if isinstance(a, bytes) else np.ascontiguousarray(a).data)
+        h.update(np.ascontiguousarray(a).data)
     return h.hexdigest()
 
 
