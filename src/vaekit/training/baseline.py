@@ -21,9 +21,16 @@ from ..data import DataConfig, fingerprint, load_dataset
 from ..errors import ConfigError, DataError, ModelFileError, RunDirError
 from ..models.mixtures import MIXTURES, BernoulliMixture, GaussianMixtureModel, independent
 from ..viz import save_grid
-from .rundir import CONFIG_FILE, SUMMARY_FILE, WEIGHTS_FILE, atomic_write
+from .rundir import (
+    BASELINE_KIND,
+    CONFIG_FILE,
+    SUMMARY_FILE,
+    WEIGHTS_FILE,
+    atomic_write,
+    config_kind,
+)
 
-KIND = "baseline"
+KIND = BASELINE_KIND
 FAMILIES = ("bernoulli-mixture", "gmm", "independent")
 
 
@@ -38,10 +45,7 @@ class BaselineRun:
 
 
 def is_baseline(run_dir: str | os.PathLike) -> bool:
-    try:
-        return json.loads((Path(run_dir) / CONFIG_FILE).read_text()).get("kind") == KIND
-    except (OSError, ValueError, AttributeError):
-        return False
+    return config_kind(run_dir) == KIND
 
 
 def fit_baseline(family: str, data: DataConfig, out: str | os.PathLike, components: int = 10,

@@ -142,6 +142,25 @@ def save_model(model: VAE, run_dir: str | os.PathLike) -> None:
     atomic_write(run_dir / WEIGHTS_FILE, weights_bytes(model))
 
 
+BASELINE_KIND = "baseline"  # config.json's "kind" of a finite mixture's run (training.baseline)
+
+
+def _kind(config_text: str) -> str | None:
+    """config.json's "kind" (None for a VAE's, which has none, or for unreadable text)."""
+    try:
+        d = json.loads(config_text)
+    except ValueError:
+        return None
+    return d.get("kind") if isinstance(d, dict) else None
+
+
+def config_kind(run_dir: str | os.PathLike) -> str | None:
+    try:
+        return _kind((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def weights_digest(run_dir: str | os.PathLike) -> str:
     """A digest of a run's weights file: what its thresholds and evaluation progress belong to."""
     return hashlib.blake2b(_run_file(run_dir, WEIGHTS_FILE).read_bytes(),
@@ -154,7 +173,7 @@ def read_config(run_dir: str | os.PathLike) -> RunConfig:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ModelFileError(f"cannot read {path}: {e}") from None
-    if '"kind": "baseline"' in text:
+    if _kind(text) == BASELINE_KIND:
         raise RunDirError(f"{run_dir} is a baseline run (a finite mixture): evaluate, sample and "
                           "score take it; this needs a VAE's run directory")  # fmt: skip
     try:
