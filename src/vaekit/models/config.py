@@ -13,8 +13,10 @@ from ..configuration import (
     positive_float,
     positive_int,
     setting,
+    str_list,
 )
 from ..errors import ConfigError, opt
+from .conditions import SPECS, kind_of, parse_spec
 from .likelihoods import LIKELIHOODS, SIGMA_DEFAULT, SIGMA_FLOOR, auto_likelihood
 from .networks import ACTIVATIONS, NETWORKS, NORMS
 from .priors import PRIORS
@@ -36,6 +38,27 @@ def _sigma_start(label: str, value: object) -> tuple[float, ...] | None:
     if not isinstance(value, list | tuple):
         raise ConfigError(f"{label} must be a list of positive numbers, got {value!r}")
     return tuple(positive_float(f"{label} entry", s) for s in value)
+
+
+def _floats(label: str, value: object) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not value:
+        raise ConfigError(f"{label} must be a non-empty list of numbers, got {value!r}")
+    out = tuple(float(v) for v in value if isinstance(v, int | float) and not isinstance(v, bool))
+    if len(out) != len(value) or not all(math.isfinite(v) for v in out):
+        raise ConfigError(f"{label} must hold finite numbers")
+    return out
+
+
+def _indices(label: str, value: object) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+    ):
+        raise ConfigError(f"{label} must be a list of indices, got {value!r}")
+    return tuple(value)
 
 
 @dataclass
@@ -78,9 +101,27 @@ class ModelConfig(Section):
     image_shape: tuple[int, ...] | None = setting(None, check=_image_shape, user=False,
                                                   label="image_shape")  # fmt: skip
     prior: str = setting("standard", choices=lambda: PRIORS,
-                         help="p(z): standard N(0, I) or vamp (Tomczak & Welling 2018).")  # fmt: skip
+                         help="p(z): standard N(0, I), vamp (Tomczak & Welling 2018), or for "
+                         "a conditional model learned: p(z|c) from a network of c.")  # fmt: skip
     prior_components: int = setting(500, check=positive_int, label="prior_components",
                                     help="Pseudo-inputs of the vamp prior.")  # fmt: skip
+    condition: str | None = setting(None, check=optional(parse_spec), label="condition",
+                                    help=f"Train p(x|c) given c: {SPECS} (1 = observed).")  # fmt: skip
+    # Recorded from the data when a run starts: the classes (as the data names them), the
+    # training split's condition statistics, the observed dimensions of a mask.
+    condition_classes: tuple[str, ...] | None = setting(None, check=str_list, user=False,
+                                                        label="condition_classes")  # fmt: skip
+    condition_mean: tuple[float, ...] | None = setting(None, check=_floats, user=False,
+                                                       label="condition_mean")  # fmt: skip
+    condition_std: tuple[float, ...] | None = setting(None, check=_floats, user=False,
+                                                      label="condition_std")  # fmt: skip
+    condition_mask: tuple[int, ...] | None = setting(None, check=_indices, user=False,
+                                                     label="condition_mask")  # fmt: skip
+
+    @property
+    def condition_kind(self) -> str | None:
+        """The registered condition (labels, vector, mask), or None: unconditional."""
+        return kind_of(self.condition)
 
     def validate(self) -> None:
         lik = LIKELIHOODS[self.likelihood]
@@ -114,7 +155,32 @@ class ModelConfig(Section):
                 )
             if not self.channels:
                 raise ConfigError(f"architecture {self.arch!r} needs {opt('channels')}, e.g. 32,64")
+        self._validate_condition()
         if self.image_shape is not None and math.prod(self.image_shape) != self.input_dim:
             raise ConfigError(
                 f"image_shape {self.image_shape} does not hold {self.input_dim} values"
             )
+
+    def _validate_condition(self) -> None:
+        kind, prior = self.condition_kind, PRIORS[self.prior]
+        if prior.conditional and kind is None:
+            raise ConfigError(f"{opt('prior', self.prior)} is p(z|c): it needs "
+                              f"{opt('condition')}")  # fmt: skip
+        if kind is not None and not prior.serves_conditional:
+            takes = " or ".join(opt("prior", n) for n, p in PRIORS.items() if p.serves_conditional)
+            raise ConfigError(f"{opt('prior', self.prior)} is not conditional; a conditional "
+                              f"run takes {takes}")  # fmt: skip
+        missing = {"labels": self.condition_classes is None,
+                   "vector": self.condition_mean is None or self.condition_std is None,
+                   "mask": self.condition_mask is None}.get(kind or "", False)  # fmt: skip
+        if missing:
+            raise ConfigError(f"condition {self.condition!r} is missing what the data gives "
+                              "it (classes, statistics or mask) when a run starts")  # fmt: skip
+        if kind == "vector" and (len(self.condition_mean) != len(self.condition_std)
+                                 or min(self.condition_std) <= 0):  # fmt: skip
+            raise ConfigError("condition_std must be positive, one per condition_mean entry")
+        if kind == "mask":
+            seen = set(self.condition_mask)
+            if not seen or len(seen) >= self.input_dim or max(seen) >= self.input_dim:
+                raise ConfigError(f"a mask condition must observe some but not all of the "
+                                  f"{self.input_dim} data dimensions")  # fmt: skip

@@ -1,8 +1,11 @@
 """Priors p(z) as objects, so later priors (mixtures, flows) slot in without touching models.
 
-A prior has ``distribution()``, ``log_prob(z)`` and ``sample(n, generator)``, a ``name`` in
-:data:`PRIORS`, and says whether it ``factorised`` over latent dimensions (KL per dimension,
-free bits). ``from_config(config, encode)`` builds it from a :class:`ModelConfig`.
+A prior has ``distribution(c)``, ``log_prob(z, c)`` and ``sample(n, generator, c)``, a
+``name`` in :data:`PRIORS`, and says whether it ``factorised`` over latent dimensions (KL per
+dimension, free bits), whether it is ``conditional`` — p(z|c) of a conditional model's
+condition features c (B, F), so it needs a condition — and whether it ``serves_conditional``
+runs at all (N(0, I) does, ignoring c; the VampPrior's pseudo-inputs carry no condition).
+``from_config(config, encode)`` builds it from a :class:`ModelConfig`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from torch.distributions import (
 )
 
 from ..registry import Registry
+from .conditions import feature_dim
+from .networks import mlp
+from .posterior import posterior, rsample
 
 PRIORS: Registry = Registry("prior")
 
@@ -33,6 +39,8 @@ class StandardNormalPrior(nn.Module):
 
     name = "standard"
     factorised = True  # KL per latent dimension is defined (free bits, collapse diagnostics)
+    conditional = False
+    serves_conditional = True
 
     @classmethod
     def from_config(cls, config: Any, encode: Callable[[Tensor], Independent]) -> nn.Module:
@@ -45,15 +53,17 @@ class StandardNormalPrior(nn.Module):
         self.register_buffer("loc", torch.zeros(latent_dim), persistent=False)
         self.register_buffer("scale", torch.ones(latent_dim), persistent=False)
 
-    def distribution(self) -> Distribution:
-        """Batch shape (), event shape (latent_dim,)."""
+    def distribution(self, c: Tensor | None = None) -> Distribution:
+        """Batch shape (), event shape (latent_dim,), whatever the condition."""
         return Independent(Normal(self.loc, self.scale, validate_args=False), 1)
 
-    def log_prob(self, z: Tensor) -> Tensor:
+    def log_prob(self, z: Tensor, c: Tensor | None = None) -> Tensor:
         """(..., L) -> (...)."""
         return self.distribution().log_prob(z)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, c: Tensor | None = None
+    ) -> Tensor:
         """(n, L) draws, reproducible through ``generator``."""
         eps = torch.randn(
             (n, self.latent_dim), generator=generator, device=self.loc.device, dtype=self.loc.dtype
@@ -102,6 +112,8 @@ class VampPrior(nn.Module):
 
     name = "vamp"
     factorised = False
+    conditional = False
+    serves_conditional = False
 
     @classmethod
     def from_config(cls, config: Any, encode: Callable[[Tensor], Independent]) -> nn.Module:
@@ -115,21 +127,63 @@ class VampPrior(nn.Module):
         self.pseudo_inputs = nn.Parameter(0.05 + 0.01 * torch.randn(n_components, input_dim))
         object.__setattr__(self, "_encode", encode)
 
-    def distribution(self) -> Distribution:
+    def distribution(self, c: Tensor | None = None) -> Distribution:
         q = self._encode(F.hardtanh(self.pseudo_inputs, 0.0, 1.0))  # batch (K,), event (L,)
         return GaussianMixture(q.base_dist.loc, q.base_dist.scale)
 
-    def log_prob(self, z: Tensor) -> Tensor:
+    def log_prob(self, z: Tensor, c: Tensor | None = None) -> Tensor:
         """(..., L) -> (...)."""
         return self.distribution().log_prob(z)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, c: Tensor | None = None
+    ) -> Tensor:
         """(n, L): a uniformly chosen component, then a Gaussian draw from it."""
         base = self.distribution().component_distribution.base_dist
         k = torch.randint(base.loc.shape[0], (n,), generator=generator, device=base.loc.device)
         eps = torch.randn((n, self.latent_dim), generator=generator, dtype=base.loc.dtype,
                           device=base.loc.device)  # fmt: skip
         return base.loc[k] + base.scale[k] * eps
+
+
+@PRIORS.register
+class LearnedPrior(nn.Module):
+    """p(z|c) = N(μ(c), diag σ²(c)): a network of the condition's features, as the prior
+    network of Sohn et al. (2015). Only for conditional models; its KL to q(z|x, c) is
+    analytic, per dimension."""
+
+    name = "learned"
+    factorised = True
+    conditional = True
+    serves_conditional = True
+
+    @classmethod
+    def from_config(cls, config: Any, encode: Callable[[Tensor], Independent]) -> nn.Module:
+        return cls(config.latent_dim, feature_dim(config), tuple(config.hidden),
+                   config.activation)  # fmt: skip
+
+    def __init__(self, latent_dim: int, cond_dim: int, hidden: tuple[int, ...],
+                 activation: str = "relu") -> None:  # fmt: skip
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = mlp(cond_dim, hidden, 2 * latent_dim, activation)
+
+    def distribution(self, c: Tensor | None = None) -> Distribution:
+        """Batch shape (B,), event shape (L,) for features c (B, F)."""
+        if c is None:
+            raise ValueError("the learned prior p(z|c) needs the condition's features")
+        loc, raw = self.net(c).chunk(2, dim=-1)  # (B, L) each
+        return posterior(loc, raw)
+
+    def log_prob(self, z: Tensor, c: Tensor | None = None) -> Tensor:
+        """(..., B, L) -> (..., B)."""
+        return self.distribution(c).log_prob(z)
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, c: Tensor | None = None
+    ) -> Tensor:
+        """(n, L): one draw for each of the n condition rows of c (n, F)."""
+        return rsample(self.distribution(c), None, generator)  # type: ignore[arg-type]
 
 
 def make_prior(config: Any, encode: Callable[[Tensor], Independent]) -> nn.Module:

@@ -37,17 +37,18 @@ def build_networks(config: Any, out_dim: int) -> tuple[nn.Module, nn.Module]:
 
 
 @torch.no_grad()
-def widest_activation(network: nn.Module, in_dim: int) -> int:
+def widest_activation(network: nn.Module, in_dim: int, cond_dim: int = 0) -> int:
     """Elements per example of the largest tensor any part of ``network`` outputs, measured on
-    one probe input. Loops that push many inputs through at once size their chunks by it: a
+    one probe input (and condition features, if ``cond_dim``). Loops that push many inputs through at once size their chunks by it: a
     conv decoder's 32x28x28 feature maps are 32 times its 784 outputs."""
     sizes: list[int] = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(_numel(out)))
              for m in network.modules()]  # fmt: skip
     try:
         p = next(network.parameters(), None)
-        network(torch.zeros(1, in_dim, device=getattr(p, "device", None),
-                            dtype=getattr(p, "dtype", None)))  # fmt: skip
+        kw = {"device": getattr(p, "device", None), "dtype": getattr(p, "dtype", None)}
+        probe = [torch.zeros(1, d, **kw) for d in (in_dim, cond_dim) if d]
+        network(*probe)
     finally:
         for h in hooks:
             h.remove()

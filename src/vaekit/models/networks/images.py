@@ -18,8 +18,9 @@ from typing import Any
 from torch import Tensor, nn
 
 from ...errors import ConfigError
+from ..conditions import feature_dim
 from .base import ACTIVATIONS
-from .mlp import mlp
+from .mlp import network
 
 # A level's extra layers at its resolution: (channels, activation class) -> module.
 Blocks = Callable[[int, type[nn.Module]], nn.Module]
@@ -65,12 +66,15 @@ class ImageEncoder(nn.Module):
             c_in = c
         self.features = nn.Sequential(*layers)
         fh, fw = level_sizes(self.h, self.w, len(channels))[-1]
-        self.head = mlp(c_in * fh * fw, tuple(config.hidden), out_dim, config.activation)
+        # A condition joins the features at the fully connected head (conditions.py).
+        self.head = network(c_in * fh * fw, tuple(config.hidden), out_dim, config.activation,
+                            feature_dim(config))  # fmt: skip
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         lead = x.shape[:-1]
         img = x.reshape(-1, self.h, self.w, self.c).permute(0, 3, 1, 2)  # (B, C, H, W)
-        return self.head(self.features(img).flatten(1)).reshape(*lead, -1)
+        h = self.features(img).flatten(1)  # (B, C_n*h_n*w_n)
+        return (self.head(h) if c is None else self.head(h, c)).reshape(*lead, -1)
 
 
 class ImageDecoder(nn.Module):
@@ -86,11 +90,10 @@ class ImageDecoder(nn.Module):
         channels = tuple(config.channels)
         sizes = level_sizes(self.h, self.w, len(channels))
         self.top = (channels[-1], *sizes[-1])  # (C_n, h_n, w_n)
-        self.head = nn.Sequential(
-            mlp(config.latent_dim, tuple(reversed(config.hidden)), math.prod(self.top),
-                config.activation),
-            act(),
-        )  # fmt: skip
+        hidden, f = tuple(reversed(config.hidden)), feature_dim(config)
+        top = network(config.latent_dim, hidden, math.prod(self.top), config.activation, f)
+        self.head = nn.Sequential(top, act()) if not f else top  # same keys as ever unconditioned
+        self.head_act = act() if f else nn.Identity()
         layers: list[nn.Module] = []
         for i in reversed(range(len(channels))):
             c_out = channels[max(i - 1, 0)]
@@ -103,9 +106,10 @@ class ImageDecoder(nn.Module):
         layers.append(nn.Conv2d(channels[0], self.params * self.c, 3, padding=1))
         self.features = nn.Sequential(*layers)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, c: Tensor | None = None) -> Tensor:
         lead = z.shape[:-1]
-        f = self.head(z.reshape(-1, z.shape[-1])).reshape(-1, *self.top)  # (B, C_n, h_n, w_n)
+        h = self.head(z) if c is None else self.head_act(self.head(z, c))  # (..., C_n*h_n*w_n)
+        f = h.reshape(-1, *self.top)  # (B, C_n, h_n, w_n)
         out = self.features(f)  # (B, P*C, H, W)
         out = out.reshape(-1, self.params, self.c, self.h, self.w).permute(0, 1, 3, 4, 2)
         return out.reshape(*lead, -1)  # (..., P*H*W*C)
