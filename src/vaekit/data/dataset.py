@@ -54,17 +54,21 @@ class Dataset:
         test: np.ndarray,
         image_shape: tuple[int, ...] | None = None,
         labels: dict[str, np.ndarray] | None = None,  # split -> (N,) where known
+        attributes: dict[str, np.ndarray] | None = None,  # split -> (N, C) condition vectors
         source_dtype: str | None = None,  # the training split's dtype as read (default: held)
         value_range: tuple[float, float] | None = None,  # the training split's, original units
         transform: Transform | None = None,  # original -> model units
         notes: list[str] | None = None,  # what was assumed in reading it, for users
         applied: bool | None = None,  # held arrays already in the model's units (default:
         # unless they are uint8 or lazy, which are always held as read)
+        conditions: dict[str, np.ndarray] | None = None,  # split -> (N, P) float32 columns of
+        # a conditional model's c, packed beside x in the model's inputs (models.conditions)
     ) -> None:
         self.name = name
         self.held = {"train": train, "valid": valid, "test": test}  # (N, D) float32 or uint8
         self.image_shape = image_shape
         self.labels = dict(labels or {})
+        self.attributes = dict(attributes or {})
         self.source_dtype = source_dtype or np.dtype(train.dtype).str
         self.value_range = value_range
         if value_range is None and self.source_dtype == np.dtype(train.dtype).str:
@@ -73,6 +77,7 @@ class Dataset:
             applied = not held_as_read(train)
         self.transform, self.applied = transform, applied or transform is None
         self.notes = list(notes or [])
+        self.conditions = conditions
 
     def replaced(self, **changes: object) -> Dataset:
         """A copy with some fields changed (the arrays are shared, not copied). Splits given
@@ -84,9 +89,10 @@ class Dataset:
                 "from its train/valid/test (float32, the model's units) to change them"
             )
         kw = {**self.held, "name": self.name, "image_shape": self.image_shape,
-              "labels": self.labels, "source_dtype": self.source_dtype,
+              "labels": self.labels, "attributes": self.attributes,
+              "source_dtype": self.source_dtype,
               "value_range": self.value_range, "transform": self.transform, "notes": self.notes,
-              "applied": self.applied}  # fmt: skip
+              "applied": self.applied, "conditions": self.conditions}  # fmt: skip
         return Dataset(**{**kw, **changes})  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -133,22 +139,41 @@ class Dataset:
             return self.transform.apply(held_rows)  # type: ignore[union-attr]
         return held_rows.astype(np.float32, copy=False)
 
+    def inputs(self, split: str, index: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """A model's input rows, float32 (n, D + P): :meth:`rows` with the conditions' P
+        columns beside them for a conditional model (P = 0 otherwise)."""
+        x = self.rows(split, index)
+        if self.conditions is None:
+            return x
+        return np.hstack([x, self.conditions[split][index]]).astype(np.float32, copy=False)
+
+    @property
+    def input_dim(self) -> int:
+        """D + P: the width of :meth:`inputs`."""
+        return self.dim + (0 if self.conditions is None else self.conditions["train"].shape[1])
+
     def reader(self, split: str, device: torch.device) -> Rows:
-        """The split for estimators, read and converted a batch at a time (see Rows)."""
-        return Rows((self.size(split), self.dim), lambda s: self.rows(split, s), device)
+        """A model's inputs for estimators, read and converted a batch at a time (see Rows)."""
+        return Rows((self.size(split), self.input_dim), lambda s: self.inputs(split, s), device)
 
     def batches_from(
         self, split: str, device: torch.device
     ) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``take(idx)``: rows ``idx`` (B,) of a split in the model's units, float32 on
-        ``device``; from the held split moved to the device once, or, for lazy data, read
-        from disk a batch at a time."""
+        """``take(idx)``: input rows ``idx`` (B,) of a split in the model's units, float32 on
+        ``device`` (with a conditional model's condition columns, as :meth:`inputs`); from
+        the held split moved to the device once, or, for lazy data, read from disk a batch
+        at a time."""
         held = self.held[split]
-        if self.lazy:
-            return lambda idx: self.to_model(
-                torch.from_numpy(np.asarray(held[idx.cpu().numpy()])).to(device))  # fmt: skip
-        t = torch.from_numpy(held).to(device)
-        return lambda idx: self.to_model(t.index_select(0, idx))
+        t = None if self.lazy else torch.from_numpy(held).to(device)
+        c = None if self.conditions is None else torch.from_numpy(self.conditions[split]).to(device)
+
+        def take(idx: torch.Tensor) -> torch.Tensor:
+            x = (torch.from_numpy(np.asarray(held[idx.cpu().numpy()])).to(device) if t is None
+                 else t.index_select(0, idx))  # fmt: skip
+            x = self.to_model(x)  # (B, D)
+            return x if c is None else torch.cat([x, c.index_select(0, idx)], 1)  # (B, D + P)
+
+        return take
 
     def train_moments(self, axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The training split's mean and std in the model's units (float64): of all values,
@@ -256,6 +281,7 @@ def finish(
     config: DataConfig,
     image_shape: tuple[int, ...] | None = None,
     origin: str | None = None,
+    attributes: dict[str, np.ndarray] | None = None,
 ) -> Dataset:
     origin = origin or name
     arrays: dict[str, np.ndarray] = {}
@@ -273,13 +299,13 @@ def finish(
         raise DataError(f"{origin}: splits differ in number of features: {dims}")
     if len({a.dtype for a in arrays.values()}) > 1:  # uint8 beside float: all float32
         arrays = {s: a.astype(np.float32) for s, a in arrays.items()}
-    labels = dict(labels or {})
-    _carve(arrays, labels, config)
+    labels, attributes = dict(labels or {}), dict(attributes or {})
+    _carve(arrays, (labels, attributes), config)
     if config.impute is not None:
         _impute_means(arrays, origin)
     image_shape = _image_shape(config.image_shape or image_shape, arrays["train"].shape[1], origin)
     train = arrays["train"]
-    ds = Dataset(name, train, arrays["valid"], arrays["test"], image_shape, labels,
+    ds = Dataset(name, train, arrays["valid"], arrays["test"], image_shape, labels, attributes,
                  source_dtype=np.asarray(splits["train"]).dtype.str,
                  value_range=_value_range(train), notes=notes)  # fmt: skip
     recorded = Transform.from_dict(config.transform) if config.transform else None
@@ -307,7 +333,9 @@ def _impute_means(arrays: dict[str, np.ndarray], origin: str) -> None:
 
 
 def _carve(
-    arrays: dict[str, np.ndarray], labels: dict[str, np.ndarray], config: DataConfig
+    arrays: dict[str, np.ndarray],
+    companions: tuple[dict[str, np.ndarray], ...],  # per-split labels, attributes: carved alike
+    config: DataConfig,
 ) -> None:
     """Fill in missing test/valid splits from train, by a permutation seeded with split_seed."""
     rng = np.random.default_rng(config.split_seed)
@@ -328,5 +356,6 @@ def _carve(
             arrays[split], arrays["train"] = RowSubset(train, take), RowSubset(train, keep)
         else:
             arrays[split], arrays["train"] = train[take], train[keep]
-        if "train" in labels and len(labels["train"]) == n:
-            labels[split], labels["train"] = labels["train"][take], labels["train"][keep]
+        for c in companions:
+            if "train" in c and len(c["train"]) == n:
+                c[split], c["train"] = c["train"][take], c["train"][keep]

@@ -148,10 +148,12 @@ def _is_numeric_row(row: list[str]) -> bool:
 
 
 def from_file(path: Path, config: DataConfig) -> Dataset:
-    """A data set from a user file: .npz with splits (and ``<split>_labels``), .npy or .csv,
+    """A data set from a user file: .npz with splits (and ``<split>_labels``, and condition
+    vectors ``<split>_cond``), .npy or .csv,
     or a folder of images (PNG/JPEG/TIFF/BMP; class subfolders give labels)."""
     suffix = path.suffix.lower()
     labels: dict[str, np.ndarray] = {}
+    attributes: dict[str, np.ndarray] = {}
     if path.is_dir():  # a folder of image files, one subfolder per class if any
         size = config.image_size
         folder = read_image_folder(path, None if size is None else (size[0], size[-1]))
@@ -166,6 +168,7 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
             )
         splits = {s: arrays[s] for s in SPLITS if s in arrays}
         labels = {s: arrays[f"{s}_labels"] for s in splits if f"{s}_labels" in arrays}
+        attributes = {s: arrays[f"{s}_cond"] for s in splits if f"{s}_cond" in arrays}
     elif suffix == ".npy":
         splits = {"train": read_npy(path, bool(config.lazy))}
     elif suffix == ".csv":
@@ -173,7 +176,8 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
     else:
         _require_file(path)
         raise DataError(f"{path}: unsupported file type; use {', '.join(FILE_SUFFIXES)}")
-    return finish(str(path.resolve()), splits, labels, config, origin=str(path))
+    return finish(str(path.resolve()), splits, labels, config, origin=str(path),
+                  attributes=attributes)  # fmt: skip
 
 
 def _csv_splits(

@@ -45,7 +45,8 @@ MEMORY = "memory:"
 
 def from_memory(data: Any, config: DataConfig) -> Dataset:
     """A Dataset from arrays in Python: one (N, D) or (N, H, W) array, or a dict of splits
-    (``train`` required; ``valid``, ``test``, ``<split>_labels`` optional); a Dataset as it is.
+    (``train`` required; ``valid``, ``test``, ``<split>_labels``, ``<split>_cond`` optional); a
+    Dataset as it is.
     Recorded under a ``memory:`` name, which later commands cannot reload by themselves."""
     if isinstance(data, Dataset):
         return data if data.name.startswith(MEMORY) or is_builtin(data.name) or is_file_name(
@@ -55,7 +56,8 @@ def from_memory(data: Any, config: DataConfig) -> Dataset:
         raise DataError("data given as a dict needs a 'train' array (and optionally valid, test)")
     splits = {k: np.asarray(v) for k, v in arrays.items() if k in SPLITS}
     labels = {k: np.asarray(arrays[f"{k}_labels"]) for k in splits if f"{k}_labels" in arrays}
-    return finish(f"{MEMORY}array", splits, labels, config)
+    attributes = {k: np.asarray(arrays[f"{k}_cond"]) for k in splits if f"{k}_cond" in arrays}
+    return finish(f"{MEMORY}array", splits, labels, config, attributes=attributes)
 
 
 def is_builtin(name: str) -> bool:

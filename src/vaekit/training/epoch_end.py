@@ -68,12 +68,25 @@ def write_pictures(files: RunFiles, model: VAE, dataset: Dataset, config: RunCon
     shape = config.model.image_shape
     gen = torch.Generator(device=model.device).manual_seed(config.train.seed)
     vr = dataset.model_range
-    samples = model.sample(N_PICTURES, gen).cpu().numpy()
+    samples = pictured_samples(model, dataset, gen).cpu().numpy()
     files.draw("samples.png", lambda p: save_grid(samples, p, shape, value_range=vr))
-    x = torch.from_numpy(dataset.rows("valid", slice(0, 32))).to(model.device)
+    x = torch.from_numpy(dataset.inputs("valid", slice(0, 32))).to(model.device)
     recon = model.reconstruct(x).cpu().numpy()
     files.draw("reconstructions.png",
-               lambda p: save_reconstructions(x.cpu().numpy(), recon, p, shape, value_range=vr))  # fmt: skip
+               lambda p: save_reconstructions(x[:, : model.input_dim].cpu().numpy(), recon, p, shape,
+                                              value_range=vr))  # fmt: skip
+
+
+def pictured_samples(model: VAE, dataset: Dataset, gen: torch.Generator) -> torch.Tensor:
+    """(N_PICTURES, D): from the prior, or from p(z|c) at the validation examples' conditions
+    (their classes; completions of their observed part for a mask)."""
+    if model.condition is None:
+        return model.sample(N_PICTURES, gen)
+    rows = torch.from_numpy(dataset.inputs("valid", slice(0, N_PICTURES))).to(model.device)
+    if model.condition.scored() is not None:  # a mask: complete what is observed
+        return model.complete(rows, 1, gen)[0]
+    c = rows[:, model.input_dim :]  # (n, P)
+    return model.sample(c.shape[0], gen, condition=c)
 
 
 def summary(

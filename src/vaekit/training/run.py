@@ -22,6 +22,7 @@ from ..errors import ConfigError, RunDirError, flag, opt, render
 from ..models import VAE
 from ..runtime import entry_point, use_threads
 from .checkpoint import CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, parse_every, read_checkpoint
+from .conditioning import conditioned
 from .config import GROWABLE, RunConfig
 from .loop import Trainer
 from .rundir import (
@@ -230,6 +231,7 @@ def train(
         config, notes = run_config(settings, dataset, preprocess=legacy is None)
     transform = config.data.transform
     dataset = dataset.with_transform(Transform.from_dict(transform) if transform else None)
+    dataset = conditioned(dataset, config.model)  # c beside x in a conditional model's inputs
     model = build_model(config)  # before touching the run directory: --init-from may fail
     model.likelihood.check_dataset(dataset)
     files = RunFiles(out)  # decides whether this process writes (only the main one does)

@@ -19,6 +19,7 @@ from ..data import DataConfig, Dataset, canonical_name, fingerprint
 from ..data.transform import Transform, is_8bit, scales_differ
 from ..errors import ConfigError, flag
 from ..models import AUTO, LIKELIHOODS, SIGMA_FLOOR, ModelConfig, auto_likelihood
+from .conditioning import condition_settings
 from .config import RunConfig, TrainConfig, default_epochs
 
 SECTIONS = (DataConfig, ModelConfig, TrainConfig)
@@ -127,6 +128,7 @@ def run_config(
     model_kw = section_kwargs(ModelConfig, settings)
     model_kw["likelihood"] = resolve_likelihood(model_kw.get("likelihood"), dataset)
     lik = LIKELIHOODS.lookup(model_kw["likelihood"])
+    model_kw.update(condition_settings(model_kw.get("condition"), dataset))
     data = data_config(settings)
     transform, note = (choose_transform(data, dataset, lik.has_sigma and not lik.discrete) if preprocess
                        else (dataset.transform, None))  # fmt: skip
