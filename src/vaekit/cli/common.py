@@ -18,6 +18,7 @@ from ..models import LIKELIHOODS
 from ..training import Run, load_run
 from ..training.baseline import BaselineRun, load_baseline
 from ..training.baseline import check_data as check_baseline_data
+from ..training.conditioning import conditioned
 from ..training.rundir import atomic_write
 from ..viz import save_grid
 
@@ -57,7 +58,7 @@ def data_of(run: Run | BaselineRun, data: str | None, data_dir: str | None) -> D
     ds = located_data(run.config.data, data, data_dir, run.config.model.image_shape,
                       run.model.input_dim, str(run.run_dir))  # fmt: skip
     run.model.likelihood.check_dataset(ds)
-    return ds
+    return conditioned(ds, run.config.model)
 
 
 def located_data(recorded: DataConfig, data: str | None, data_dir: str | None,
@@ -114,7 +115,7 @@ def save_npy(x: np.ndarray, out: Path) -> None:
     atomic_write(out, buf.getvalue())
 
 
-def save_examples(run: Run, x_model: np.ndarray, out: Path) -> None:
+def save_examples(run: Run, x_model: np.ndarray, out: Path, ncol: int | None = None) -> None:
     """Generated rows (N, D) in model units, as the data is: .npy in its units and shape
     ((N, H, W) for images, (N, D) for tabular data), .png on its value range."""
     check_output(out, (".png", ".npy"))
@@ -122,4 +123,4 @@ def save_examples(run: Run, x_model: np.ndarray, out: Path) -> None:
     if out.suffix.lower() == ".npy":
         save_npy(x.reshape(x.shape[0], *shape) if shape else x, out)
     else:
-        save_grid(x, out, shape, value_range=data_range(run))
+        save_grid(x, out, shape, ncol=ncol, value_range=data_range(run))

@@ -38,7 +38,7 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
     run, ds = run_and_data(run_dir, data, data_dir)
     if not quiet:
         click.echo(f"vaekit: {n_threads} thread(s) (--threads N to change)", err=True)
-    x = ds.split(split)
+    x = ds.inputs(split)
     progress = _progress(run, x, config)
     try:
         res = evaluate_model(run.model, x, config, transform=ds.transform, progress=progress,
@@ -51,14 +51,16 @@ def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, a
         raise
     if progress is not None:
         progress.finish()
-    res = {"split": split, "data": ds.name, **res}
+    res = {"split": split, "data": ds.name, "condition": run.config.model.condition, **res}
     for warning in res["warnings"]:
         click.echo(f"vaekit: warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(res))
         return
-    for name, value in _evaluation_rows(res):
-        click.echo(f"{name:<30} {value}")
+    rows = _evaluation_rows(res)
+    width = max(30, *(len(name) for name, _ in rows))
+    for name, value in rows:
+        click.echo(f"{name:<{width}} {value}")
 
 
 def _evaluate_baseline(run_dir: str, data: str | None, data_dir: str | None, split: str,
@@ -134,6 +136,12 @@ def _evaluation_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append(
                 ("log p(x), refined q as proposal", nats("log_likelihood_refined_proposal"))
             )
+    if r.get("condition"):  # the same numbers, of a conditional model: p(x|c) and its terms
+        given = (("p(x|z)", "p(x|z,c)"), ("p(x)", "p(x|c)"), ("p(z))", "p(z|c))"),
+                 ("q(z|x)", "q(z|x,c)"))  # fmt: skip
+        for old, new in given:
+            rows = [(name.replace(old, new), value) for name, value in rows]
+        rows.insert(1, ("condition", r["condition"]))
     per_dim = r["kl_per_dim"]
     kl = (
         "n/a (the prior does not factorise)"

@@ -23,6 +23,7 @@ from .common import (
     save_examples,
     save_npy,
 )
+from .conditional import condition_rows
 
 
 @click.command()
@@ -45,8 +46,12 @@ from .common import (
     type=click.Path(file_okay=False),
     help="Where built-in data sets live (for --sampler gmm:K; default: the run's).",
 )
+@click.option("--class", "classes", metavar="C[,C…]",
+              help="Class-conditional runs: n samples of each class, one grid row a class.")  # fmt: skip
+@click.option("--condition", "vectors", type=click.Path(dir_okay=False), metavar="FILE.npy",
+              help="Vector-conditional runs: n samples for each row of FILE.npy.")  # fmt: skip
 def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
-           data_dir: str | None) -> None:  # fmt: skip
+           data_dir: str | None, classes: str | None, vectors: str | None) -> None:  # fmt: skip
     """Generate from the prior: decoder means at z ~ p(z)."""
     check_output(Path(out), (".png", ".npy"))  # before any work
     gen = torch.Generator().manual_seed(seed)
@@ -55,16 +60,24 @@ def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
         return
     if sampler == "prior":
         run = load_run(run_dir)
-        x = run.model.sample(n, gen, noise=noise).numpy()
-    else:
-        run, ds = run_and_data(run_dir, None, data_dir)
-        mixture = fit_latent_mixture(run.model, ds.reader("train", torch.device("cpu")),
-                                     _components(sampler), seed)  # fmt: skip
-        z = torch.from_numpy(mixture.sample(n, seed).astype(np.float32))
-        with torch.inference_mode():
-            out_params = run.model.decoder_output(z)
-            lik = run.model.likelihood
-            x = (lik.sample(out_params, gen) if noise else lik.mean(out_params)).numpy()
+        c = condition_rows(run, classes, vectors, n)  # (M * n, P) or None
+        m = n if c is None else c.shape[0]
+        x = run.model.sample(m, gen, noise=noise,
+                             condition=None if c is None else torch.from_numpy(c)).numpy()  # fmt: skip
+        save_examples(run, x, Path(out), ncol=None if c is None else n)
+        click.echo(f"wrote {m} samples to {out}")
+        return
+    run, ds = run_and_data(run_dir, None, data_dir)
+    if run.model.condition is not None or classes is not None or vectors is not None:
+        raise click.BadParameter("ex-post sampling (gmm:K) is for unconditional runs",
+                                 param_hint="--sampler")  # fmt: skip
+    mixture = fit_latent_mixture(run.model, ds.reader("train", torch.device("cpu")),
+                                 _components(sampler), seed)  # fmt: skip
+    z = torch.from_numpy(mixture.sample(n, seed).astype(np.float32))
+    with torch.inference_mode():
+        out_params = run.model.decoder_output(z)
+        lik = run.model.likelihood
+        x = (lik.sample(out_params, gen) if noise else lik.mean(out_params)).numpy()
     save_examples(run, x, Path(out))
     click.echo(f"wrote {n} samples to {out}")
 
@@ -101,9 +114,10 @@ def reconstruct(run_dir: str, data: str | None, data_dir: str | None, split: str
     """Originals and their reconstructions (decoder mean at the posterior mean), as a PNG."""
     check_output(Path(out), (".png",))
     run, ds = run_and_data(run_dir, data, data_dir)
-    x = torch.from_numpy(ds.rows(split, slice(0, n)))
+    x = torch.from_numpy(ds.inputs(split, slice(0, n)))  # (n, D), c beside x if conditional
     originals, recon = (
-        in_data_units(run, a) for a in (x.numpy(), run.model.reconstruct(x).numpy())
+        in_data_units(run, a)
+        for a in (x[:, : run.model.input_dim].numpy(), run.model.reconstruct(x).numpy())
     )
     save_reconstructions(originals, recon, out, run.config.model.image_shape,
                          value_range=data_range(run))  # fmt: skip

@@ -153,7 +153,7 @@ def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None,
         parts = [_file_rows(run, p) for p in (normal, anomaly)]
         y = np.repeat([0, 1], [parts[0].shape[0], parts[1].shape[0]])
         return np.concatenate(parts), y
-    x = data_of(run, data, data_dir).split(split)
+    x = data_of(run, data, data_dir).inputs(split)  # with c beside x for a conditional run
     if labels is None:
         return x, None
     y = read_npy(labels)
@@ -171,8 +171,11 @@ def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None,
 
 def _file_rows(run: Run | BaselineRun, path: Path) -> np.ndarray:
     """All rows of a .npy file, checked against the run and put in its model's units."""
-    rows, shape = check_array(read_npy(path), str(path))
     base = isinstance(run, BaselineRun)
+    if not base and run.model.row_dim != run.model.input_dim:  # type: ignore[union-attr]
+        raise DataError(f"{path}: a .npy file carries no conditions, which this conditional "
+                        "run needs; score it with --data (an .npz with its labels or vectors)")  # fmt: skip
+    rows, shape = check_array(read_npy(path), str(path))
     want = run.model.dim if base else run.model.input_dim  # type: ignore[union-attr]
     mine = _hwc(run.data.image_shape if base else run.config.model.image_shape)  # type: ignore[union-attr]
     if rows.shape[1] != want or (shape is not None and mine and _hwc(shape) != mine):
@@ -191,7 +194,7 @@ def _file_rows(run: Run | BaselineRun, path: Path) -> np.ndarray:
 def _calibrate(run: Run | BaselineRun, data: str | None, data_dir: str | None,
                target_fpr: float, quiet: bool, settings: dict[str, Any]) -> None:  # fmt: skip
     ds = data_of(run, data, data_dir)
-    s = _scores(run, ds.split("valid"), quiet, settings)
+    s = _scores(run, ds.inputs("valid"), quiet, settings)
     run_dir = run.run_dir
     record = {"weights": weights_digest(run_dir), "target_fpr": target_fpr,
               "n_valid": ds.size("valid"), "settings": settings,

@@ -111,9 +111,9 @@ def latent_statistics(model: VAE, x: Tensor, batch_size: int = 1000) -> dict[str
     """Active units and the mean KL of each latent dimension over the data set."""
     model.eval()
     means, kls = [], []
-    prior = model.prior.distribution()
     for xb in x.split(batch_size):
         q = model.encode(xb)
+        prior = model.prior.distribution(model.parts(xb)[1])  # p(z) or p(z|c)
         means.append(q.mean.double())
         if model.prior.factorised:
             kls.append(kl_per_dim(q, prior).double().sum(0))

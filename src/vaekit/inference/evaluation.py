@@ -89,7 +89,7 @@ def evaluate(
     t0 = time.perf_counter()
     x = as_input(model, x)
     terms = elbo_terms(model, x, seed=cfg.seed)
-    n, dim = int(terms["elbo"].shape[0]), model.input_dim
+    n, dim = int(terms["elbo"].shape[0]), model.scored_dim  # bits per scored dimension
     result: dict[str, Any] = {"n": n}
     for name, v in terms.items():
         result[name] = float(v.mean())

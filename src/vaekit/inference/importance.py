@@ -36,15 +36,17 @@ CHUNK_ELEMENTS = 1 << 22
 
 
 def as_input(model: VAE, x: Tensor | np.ndarray | Rows) -> Tensor | Rows:
-    """Data as the model takes it: (N, D) on its device, in its dtype; :class:`Rows` as they
-    are (each batch is converted as it is read)."""
+    """Data as the model takes it: (N, D) — (N, D + P) for a conditional model, c beside x —
+    on its device, in its dtype; :class:`Rows` as they are (each batch is converted as it is
+    read)."""
+    width = model.row_dim
     if isinstance(x, Rows):
-        if x.shape[1] != model.input_dim:
-            raise ValueError(f"data must have shape (N, {model.input_dim}), got {x.shape}")
+        if x.shape[1] != width:
+            raise ValueError(f"data must have shape (N, {width}), got {x.shape}")
         return x
     t = torch.as_tensor(x, device=model.device)
-    if t.ndim != 2 or t.shape[1] != model.input_dim:
-        raise ValueError(f"data must have shape (N, {model.input_dim}), got {tuple(t.shape)}")
+    if t.ndim != 2 or t.shape[1] != width:
+        raise ValueError(f"data must have shape (N, {width}), got {tuple(t.shape)}")
     return t.to(dtype=model.dtype)
 
 

@@ -113,7 +113,8 @@ def anomaly_scores(
         refined = refined_estimates(model, x, steps=refine_steps, seed=seed + 2, quiet=quiet)
         out["amortisation_gap_nats"] = refined["elbo"].numpy() + jac + out["neg_elbo_nats"]
     if "nll_nats" in out and model.likelihood.discrete and image_shape is not None:
-        x_data = x.cpu().numpy() if transform is None else transform.invert(x.cpu().numpy())
+        xs = x[:, : model.input_dim].cpu().numpy()  # x without a condition's columns
+        x_data = xs if transform is None else transform.invert(xs)
         levels = (0.0, 255.0) if transform is not None and transform.kind == "8-bit" else (
             value_range or (0.0, 1.0))  # fmt: skip
         out |= complexity_corrected(out["nll_nats"], x_data, image_shape, levels)

@@ -1,0 +1,130 @@
+"""Conditional runs from the command line: train, evaluate, sample by class or vector,
+complete images; and each bad input of issue 21 as one line, exit 2, nothing changed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import vaekit
+
+from ..cli_runner import run_cli
+
+
+def _snapshot(d):
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """An .npz of 4x4 binary images whose class decides its top row: a learnable condition."""
+    root = tmp_path_factory.mktemp("cond")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600)
+    x = (rng.random((600, 4, 4)) < 0.15).astype(np.uint8)
+    x[:, 0, :] = 0
+    x[np.arange(600), 0, y] = 1  # class c lights pixel (0, c)
+    path = root / "lab.npz"
+    np.savez(path, train=x[:400], valid=x[400:500], test=x[500:], train_labels=y[:400],
+             valid_labels=y[400:500], test_labels=y[500:])  # fmt: skip
+    return root, path, x, y
+
+
+@pytest.fixture(scope="module")
+def class_run(labelled):
+    root, path, _, _ = labelled
+    return vaekit.train(data=str(path), condition="labels", prior="learned", hidden="32",
+                        latent_dim=2, epochs=40, out=root / "run", quiet=True)  # fmt: skip
+
+
+def test_class_conditional_samples_show_their_class(class_run, tmp_path, capsys):
+    out = tmp_path / "s.npy"
+    code, said, _ = run_cli(["sample", class_run.run_dir, "--class", "2,0", "-n", "50", "--out",
+                             out], capsys)  # fmt: skip
+    assert code == 0 and "100 samples" in said
+    s = np.load(out)  # (100, 4, 4) decoder means: rows of class 2, then of class 0
+    assert s.shape == (100, 4, 4)
+    assert (s[:50, 0].argmax(-1) == 2).mean() > 0.95 and (s[50:, 0].argmax(-1) == 0).mean() > 0.95
+    png = tmp_path / "s.png"
+    assert run_cli(["sample", class_run.run_dir, "--class", "0,1,2", "-n", "5", "--out", png],
+                   capsys)[0] == 0  # fmt: skip
+    w, h = Image.open(png).size
+    assert w > h  # 3 rows of 5: wider than tall
+
+
+def test_evaluate_reports_the_conditional_likelihood(class_run, capsys):
+    code, out, _ = run_cli(["evaluate", class_run.run_dir, "-k", "50", "--refine-steps", "0",
+                            "--quiet"], capsys)  # fmt: skip
+    assert code == 0 and "log p(x|c), IS k=50" in out and "condition" in out
+    code, out, _ = run_cli(["evaluate", class_run.run_dir, "-k", "50", "--refine-steps", "0",
+                            "--quiet", "--json"], capsys)  # fmt: skip
+    res = json.loads(out)
+    assert res["condition"] == "labels" and res["log_likelihood"] >= res["elbo"] - 0.5
+
+
+def test_completion_of_quadrants(tmp_path, capsys):
+    x = (np.random.default_rng(1).random((300, 6, 6)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    run = tmp_path / "q"
+    code, _, err = run_cli(["train", "--data", tmp_path / "x.npy", "--condition", "quadrants:3",
+                            "--prior", "learned", "--hidden", "16", "--epochs", "2", "--out", run,
+                            "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    out = tmp_path / "c.png"
+    code, said, _ = run_cli(["complete", run, "--quadrants", "3", "-n", "4", "--completions", "3",
+                             "--out", out], capsys)  # fmt: skip
+    assert code == 0 and "4 examples, 3 completions" in said and out.exists()
+    model = vaekit.load(run)
+    import torch
+
+    xs = torch.from_numpy(x[:4].reshape(4, -1).astype(np.float32))
+    filled = model.complete(xs, 2, torch.Generator().manual_seed(0))  # (2, 4, 36)
+    seen = model.condition.observed.bool()
+    assert torch.equal(filled[:, :, seen], xs[:, seen].expand(2, -1, -1))  # observed: kept
+    assert ((filled[:, :, ~seen] > 0) & (filled[:, :, ~seen] < 1)).all()  # missing: means
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing labels", "unseen class", "class of unconditional run", "vector wrong length",
+     "vector NaN", "mask nothing", "mask everything", "complete unconditional"],
+)  # fmt: skip
+def test_bad_conditional_input_is_one_line(case, labelled, class_run, tmp_path, capsys):
+    root, path, x, y = labelled
+    before = _snapshot(class_run.run_dir)
+    plain = root / "plain"
+    if not plain.exists():
+        vaekit.train(data=str(path), hidden="8", epochs=1, out=plain, quiet=True)
+    out = tmp_path / "run"
+    if case == "missing labels":
+        np.savez(tmp_path / "nl.npz", train=x[:400], valid=x[400:500], train_labels=y[:400])
+        args = ["train", "--data", tmp_path / "nl.npz", "--condition", "labels", "--out", out]
+        want = "no labels for its valid split"
+    elif case == "unseen class":
+        args = ["sample", class_run.run_dir, "--class", "7", "--out", tmp_path / "s.png"]
+        want = "'7' is not one this run was trained on"
+    elif case == "class of unconditional run":
+        args = ["sample", plain, "--class", "1", "--out", tmp_path / "s.png"]
+        want = "not a conditional run"
+    elif case.startswith("vector"):
+        a = np.ones((400, 2))
+        if case == "vector NaN":
+            a[5, 1] = np.nan
+        v = {"train_cond": a, "valid_cond": np.ones((100, 3 if "length" in case else 2))}
+        np.savez(tmp_path / "v.npz", train=x[:400], valid=x[400:500], **v)
+        args = ["train", "--data", tmp_path / "v.npz", "--condition", "vector", "--out", out]
+        want = "finite numbers" if "NaN" in case else "expected (100, 2)"
+    elif case.startswith("mask"):
+        np.save(tmp_path / "m.npy", np.full(16, 0 if "nothing" in case else 1))
+        args = ["train", "--data", path, "--condition", f"mask:{tmp_path / 'm.npy'}", "--out", out]
+        want = "observes " + ("nothing" if "nothing" in case else "everything")
+    else:
+        args = ["complete", plain, "--out", tmp_path / "c.png"]
+        want = "not trained to complete"
+    code, _, err = run_cli([*args, "--quiet"] if args[0] == "train" else args, capsys)
+    assert code == 2 and want in err and err.count("\n") == 1, err
+    assert "Traceback" not in err and not out.exists()
+    assert _snapshot(class_run.run_dir) == before
