@@ -55,6 +55,50 @@ def test_class_conditional_samples_show_their_class(class_run, tmp_path, capsys)
     assert w > h  # 3 rows of 5: wider than tall
 
 
+def test_embedded_labels_train_and_sample_their_class(labelled, tmp_path, capsys):
+    _, path, _, _ = labelled
+    run = tmp_path / "emb"
+    code, _, err = run_cli(["train", "--data", path, "--condition", "labels",
+                            "--condition-embedding", "2", "--prior", "learned", "--hidden", "32",
+                            "--latent-dim", "2", "--epochs", "40", "--out", run, "--quiet"],
+                           capsys)  # fmt: skip
+    assert code == 0, err
+    model = vaekit.load(run)
+    assert model.condition.embed.weight.shape == (3, 2)  # trained, saved and reloaded
+    code, _, _ = run_cli(["sample", run, "--class", "1", "-n", "40", "--out", tmp_path / "s.npy"],
+                         capsys)  # fmt: skip
+    assert code == 0 and (np.load(tmp_path / "s.npy")[:, 0].argmax(-1) == 1).mean() > 0.95
+
+
+def test_csv_condition_columns_are_vectors_not_features(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    dose = rng.uniform(0, 10, 500)
+    x = dose[:, None] * np.array([1.0, -1.0, 0.5]) + rng.normal(0, 0.3, (500, 3))
+    rows = "\n".join(
+        f"{a:.4f},{d:.4f},{b:.4f},{c:.4f}" for (a, b, c), d in zip(x, dose, strict=True)
+    )
+    (tmp_path / "t.csv").write_text("a,dose,b,c\n" + rows + "\n")
+    run = tmp_path / "v"
+    code, _, err = run_cli(["train", "--data", tmp_path / "t.csv", "--condition", "vector",
+                            "--condition-columns", "dose", "--likelihood", "gaussian-diag",
+                            "--hidden", "16", "--latent-dim", "1", "--epochs", "300", "--batch-size", "32",
+                            "--out", run,
+                            "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    model = vaekit.load(run)
+    assert model.config.input_dim == 3  # dose is the condition, not a feature
+    train = vaekit.load_dataset(vaekit.DataConfig(name=str(tmp_path / "t.csv"),
+                                                  condition_columns=("dose",)))  # fmt: skip
+    np.testing.assert_allclose(model.config.condition_mean, [train.attributes["train"].mean()],
+                               rtol=1e-5)  # fmt: skip
+    np.save(tmp_path / "c.npy", np.array([[2.0], [8.0]]))
+    code, _, err = run_cli(["sample", run, "--condition", tmp_path / "c.npy", "-n", "200",
+                            "--out", tmp_path / "s.npy"], capsys)  # fmt: skip
+    assert code == 0, err
+    s = np.load(tmp_path / "s.npy")  # (400, 3): 200 at dose 2, then 200 at dose 8
+    assert abs(s[:200, 0].mean() - 2) < 0.3 and abs(s[200:, 0].mean() - 8) < 0.3
+
+
 def test_evaluate_reports_the_conditional_likelihood(class_run, capsys):
     code, out, _ = run_cli(["evaluate", class_run.run_dir, "-k", "50", "--refine-steps", "0",
                             "--quiet"], capsys)  # fmt: skip
@@ -90,7 +134,8 @@ def test_completion_of_quadrants(tmp_path, capsys):
 @pytest.mark.parametrize(
     "case",
     ["missing labels", "unseen class", "class of unconditional run", "vector wrong length",
-     "vector NaN", "mask nothing", "mask everything", "complete unconditional"],
+     "vector NaN", "mask nothing", "mask everything", "complete unconditional",
+     "embedding without labels", "condition columns of a non-CSV"],
 )  # fmt: skip
 def test_bad_conditional_input_is_one_line(case, labelled, class_run, tmp_path, capsys):
     root, path, x, y = labelled
@@ -121,6 +166,13 @@ def test_bad_conditional_input_is_one_line(case, labelled, class_run, tmp_path, 
         np.save(tmp_path / "m.npy", np.full(16, 0 if "nothing" in case else 1))
         args = ["train", "--data", path, "--condition", f"mask:{tmp_path / 'm.npy'}", "--out", out]
         want = "observes " + ("nothing" if "nothing" in case else "everything")
+    elif case == "embedding without labels":
+        args = ["train", "--data", path, "--condition-embedding", "2", "--out", out]
+        want = "needs --condition labels"
+    elif case == "condition columns of a non-CSV":
+        args = ["train", "--data", path, "--condition", "vector", "--condition-columns", "a",
+                "--out", out]  # fmt: skip
+        want = "is not a .csv file"
     else:
         args = ["complete", plain, "--out", tmp_path / "c.png"]
         want = "not trained to complete"

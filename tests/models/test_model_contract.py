@@ -21,17 +21,21 @@ CASES += [(arch, "bernoulli", prior, cond) for arch in NETS for prior in COND_PR
           for cond in ("labels", "quadrants:1")]  # fmt: skip
 CASES += [(NETS[0], lik, "standard", "quadrants:2") for lik in LIKELIHOODS]
 CASES += [(NETS[0], "bernoulli", "standard", "labels")]
+CASES += [(arch, "bernoulli", COND_PRIORS[0], "labels+embedding") for arch in NETS]
 CLASSES = ("a", "b", "c")
 
 
 def _model(arch, lik, prior="standard", seed=0, cond=None):
+    """``cond`` is a --condition setting, or "labels+embedding": labels, embedded in 2-D."""
     torch.manual_seed(seed)
-    mask = None
+    mask, labels = None, cond is not None and cond.startswith("labels")
     if cond is not None and cond.startswith("quadrants"):
         mask = tuple(int(i) for i in np.flatnonzero(quadrant_mask((4, 4), int(cond[-1]))))
     return VAE(ModelConfig(input_dim=16, latent_dim=3, arch=arch, hidden=(8, 8), likelihood=lik,
-                           image_shape=(4, 4), prior=prior, prior_components=4, condition=cond,
-                           condition_classes=CLASSES if cond == "labels" else None,
+                           image_shape=(4, 4), prior=prior, prior_components=4,
+                           condition="labels" if labels else cond,
+                           condition_classes=CLASSES if labels else None,
+                           condition_embedding=2 if cond == "labels+embedding" else None,
                            condition_mask=mask))  # fmt: skip
 
 
@@ -39,7 +43,7 @@ def _x(lik, n=6, cond=None):
     """Input rows: x (n, 16), with a class column beside it for a label condition."""
     x = torch.rand(n, 16, generator=torch.Generator().manual_seed(0))
     x = (x > 0.5).float() if lik == "bernoulli" else x
-    if cond == "labels":
+    if cond is not None and cond.startswith("labels"):
         x = torch.cat([x, (torch.arange(n) % len(CLASSES)).float()[:, None]], 1)
     return x
 

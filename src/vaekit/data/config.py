@@ -61,6 +61,10 @@ class DataConfig(Section):
     label_column: str | None = setting(
         None, check=optional(nonempty_str), label="label_column",
         help="CSV: the column of class labels (kept apart from the features).")  # fmt: skip
+    condition_columns: tuple[str, ...] | None = setting(
+        None, check=str_list, label="condition_columns",
+        help="CSV: columns of real-valued attributes for --condition vector (kept apart from "
+        "the features), e.g. age,dose.")  # fmt: skip
     impute: str | None = setting(
         None, check=one_of("mean"), label="impute",
         help="Fill missing values (empty, NaN, NA) with the training split's column mean; "
@@ -95,7 +99,8 @@ class DataConfig(Section):
 
     def validate(self) -> None:
         csv_only = {"columns": self.columns, "drop_columns": self.drop_columns,
-                    "label_column": self.label_column}  # fmt: skip
+                    "label_column": self.label_column,
+                    "condition_columns": self.condition_columns}  # fmt: skip
         given = [k for k, v in csv_only.items() if v is not None]
         if given and not self.name.lower().endswith(".csv"):
             raise ConfigError(

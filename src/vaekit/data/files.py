@@ -172,7 +172,7 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
     elif suffix == ".npy":
         splits = {"train": read_npy(path, bool(config.lazy))}
     elif suffix == ".csv":
-        splits, labels = _csv_splits(path, config)
+        splits, labels, attributes = _csv_splits(path, config)
     else:
         _require_file(path)
         raise DataError(f"{path}: unsupported file type; use {', '.join(FILE_SUFFIXES)}")
@@ -182,9 +182,10 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
 
 def _csv_splits(
     path: Path, config: DataConfig
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The feature columns a CSV's settings select (``columns``/``drop_columns``), and the
-    ``label_column``'s values as integer classes (text labels numbered in sorted order)."""
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The feature columns a CSV's settings select (``columns``/``drop_columns``), the
+    ``label_column``'s values as integer classes (text labels numbered in sorted order), and
+    the ``condition_columns`` as (N, C) attribute vectors; the last two are never features."""
     names = csv_names(path)
     keep = list(range(len(names)))
     if config.columns:
@@ -195,11 +196,13 @@ def _csv_splits(
     label = (
         None if config.label_column is None else resolve_column(names, config.label_column, path)
     )
-    keep = [k for k in keep if k != label]
+    cond = [resolve_column(names, c, path) for c in config.condition_columns or ()]
+    keep = [k for k in keep if k != label and k not in cond]
     if not keep:
         raise DataError(f"{path}: no feature columns are left after the column selection")
     # Only the feature columns must hold numbers; the label and unused columns may hold text.
-    table = read_csv(path, tuple(str(j) for j in range(len(names)) if j not in keep))
+    numeric = {*keep, *cond}
+    table = read_csv(path, tuple(str(j) for j in range(len(names)) if j not in numeric))
     labels: dict[str, np.ndarray] = {}
     if label is not None:
         labels["train"] = np.unique(np.asarray(table.text[names[label]]), return_inverse=True)[1]
@@ -212,4 +215,5 @@ def _csv_splits(
             f"{names[keep[c]]!r}; fill them in, drop the column ({opt('drop_columns')}) or pass "
             f"{opt('impute', 'mean')}"
         )
-    return {"train": x}, labels
+    attributes = {"train": table.values[:, cond]} if cond else {}
+    return {"train": x}, labels, attributes

@@ -101,31 +101,39 @@ class Condition(nn.Module):
 
 @CONDITIONS.register
 class Labels(Condition):
-    """Class labels: one column holding the class index, one-hot features."""
+    """Class labels: one column holding the class index; one-hot features, or a learned
+    embedding of ``embedding`` entries. (A linear layer of a one-hot vector is already a
+    lookup: the embedding adds no capacity, it bounds the first layers' width to
+    E × hidden instead of K × hidden when there are many classes.)"""
 
     name = "labels"
 
-    def __init__(self, classes: tuple[str, ...]) -> None:
+    def __init__(self, classes: tuple[str, ...], embedding: int | None = None) -> None:
         super().__init__()
-        self.classes, self.packed, self.features = tuple(classes), 1, len(classes)
+        self.classes, self.packed = tuple(classes), 1
+        self.embed = None if embedding is None else nn.Embedding(len(self.classes), embedding)
+        self.features = len(self.classes) if embedding is None else embedding
 
     @classmethod
     def from_config(cls, config: Any) -> Labels:
-        return cls(config.condition_classes)
+        return cls(config.condition_classes, config.condition_embedding)
 
     @staticmethod
     def width(config: Any) -> int:
-        return len(config.condition_classes or ())
+        return config.condition_embedding or len(config.condition_classes or ())
 
     def features_of(self, x: Tensor | None, c: Tensor) -> Tensor:
-        return F.one_hot(c[..., 0].long(), self.features).to(c.dtype)  # (B, K)
+        k = c[..., 0].long()  # (B,)
+        if self.embed is not None:
+            return self.embed(k).to(c.dtype)  # (B, E)
+        return F.one_hot(k, len(self.classes)).to(c.dtype)  # (B, K)
 
     def check(self, c: np.ndarray, what: str) -> None:
         super().check(c, what)
-        bad = (c < 0) | (c >= self.features) | (c != np.round(c))
+        bad = (c < 0) | (c >= len(self.classes)) | (c != np.round(c))
         if bad.any():
             raise DataError(f"{what}: {c[bad].flat[0]:g} is not a class index of this run "
-                            f"(0…{self.features - 1})")  # fmt: skip
+                            f"(0…{len(self.classes) - 1})")  # fmt: skip
 
     def index(self, names: list[str]) -> np.ndarray:
         """Class names (as the run recorded them) -> (N, 1) float32 indices; a DataError for

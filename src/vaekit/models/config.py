@@ -107,6 +107,11 @@ class ModelConfig(Section):
                                     help="Pseudo-inputs of the vamp prior.")  # fmt: skip
     condition: str | None = setting(None, check=optional(parse_spec), label="condition",
                                     help=f"Train p(x|c) given c: {SPECS} (1 = observed).")  # fmt: skip
+    condition_embedding: int | None = setting(
+        None, check=optional(positive_int), label="condition_embedding",
+        default_text="one-hot",
+        help="--condition labels: a learned embedding of this width instead of one-hot "
+        "features (for many classes).")  # fmt: skip
     # Recorded from the data when a run starts: the classes (as the data names them), the
     # training split's condition statistics, the observed dimensions of a mask.
     condition_classes: tuple[str, ...] | None = setting(None, check=str_list, user=False,
@@ -176,6 +181,9 @@ class ModelConfig(Section):
         if missing:
             raise ConfigError(f"condition {self.condition!r} is missing what the data gives "
                               "it (classes, statistics or mask) when a run starts")  # fmt: skip
+        if self.condition_embedding is not None and kind != "labels":
+            raise ConfigError(f"{opt('condition_embedding')} embeds class labels: it needs "
+                              f"{opt('condition', 'labels')}")  # fmt: skip
         if kind == "vector" and (len(self.condition_mean) != len(self.condition_std)
                                  or min(self.condition_std) <= 0):  # fmt: skip
             raise ConfigError("condition_std must be positive, one per condition_mean entry")

@@ -92,7 +92,7 @@ class VAE(nn.Module):
         out_dim = self.likelihood.params_per_dim * config.input_dim
         self.encoder, self.decoder = build_networks(config, out_dim)
         self.prior: nn.Module = make_prior(config, self._encode_x)
-        self.condition: Condition | None = make_condition(config)  # buffers only
+        self.condition: Condition | None = make_condition(config)  # buffers, or a class embedding
 
     @property
     def latent_dim(self) -> int:
