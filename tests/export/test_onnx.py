@@ -130,3 +130,59 @@ def test_one_part_alone(tmp_path, capsys):
         "decoder.onnx",
         "model.json",
     ]
+
+
+@pytest.mark.parametrize("cond", ["labels", "labels+embedding", "vector", "quadrants:1"])
+def test_conditional_graphs_take_the_condition(cond, tmp_path, capsys):
+    """Labels and vectors are an input ``c`` of every graph; a mask's condition is x itself (the
+    decoder takes x); each output equals the model's own, computed here term by term."""
+    rng = np.random.default_rng(1)
+    x = (rng.random((150, 4, 4)) > 0.5).astype(np.uint8)
+    y, v = rng.integers(0, 3, 150), rng.normal(size=(150, 2)) * [1.0, 10.0]
+    np.savez(tmp_path / "d.npz", train=x[:100], valid=x[100:120], test=x[120:],
+             **{f"{s}_labels": y[i] for s, i in (("train", slice(0, 100)),
+                                                 ("valid", slice(100, 120)),
+                                                 ("test", slice(120, None)))},
+             **{f"{s}_cond": v[i] for s, i in (("train", slice(0, 100)),
+                                               ("valid", slice(100, 120)),
+                                               ("test", slice(120, None)))})  # fmt: skip
+    settings = {"condition": cond.split("+")[0], "prior": "learned", "hidden": "8"}
+    if cond.endswith("embedding"):
+        settings["condition_embedding"] = 2
+    run = vaekit.train(data=str(tmp_path / "d.npz"), epochs=2, latent_dim=2, quiet=True,
+                       out=tmp_path / "r", **settings)  # fmt: skip
+    code, _, err = run_cli(["export", tmp_path / "r", "--out", tmp_path / "onnx"], capsys)
+    assert code == 0, err
+    meta = json.loads((tmp_path / "onnx" / "model.json").read_text())
+    model = run.model
+    assert meta["condition"]["kind"] == model.config.condition_kind
+    sess = {p: ort.InferenceSession(str(tmp_path / "onnx" / f"{p}.onnx")) for p in meta["parts"]}
+    xt = x[120:130].reshape(10, 16).astype(np.float32)
+    stored = xt.reshape(10, 1, 4, 4)  # images (B, C, H, W)
+    kind, c = model.config.condition_kind, None
+    if kind == "labels":
+        c = model.condition.index([str(k) for k in y[120:130]])  # (10, 1) class indices
+    elif kind == "vector":
+        c = v[120:130].astype(np.float32)  # (10, 2) raw: the graphs standardise
+    given = {} if c is None else {"c": c}
+    rows = torch.from_numpy(xt if c is None else np.hstack([xt, c]))
+    with torch.no_grad():
+        _, f = model.parts(rows)
+        loc, scale = sess["encoder"].run(None, {"x": stored, **given})
+        q = model.encode(rows)
+        np.testing.assert_allclose(loc, q.base_dist.loc.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(scale, q.base_dist.scale.numpy(), rtol=1e-4, atol=1e-5)
+
+        z = rng.normal(size=(10, 2)).astype(np.float32)
+        mean = sess["decoder"].run(None, {"z": z, **(given or {"x": stored})})[1]
+        want = model.decode(torch.from_numpy(z), f).mean.numpy()
+        np.testing.assert_allclose(mean.reshape(10, 16), want, rtol=1e-4, atol=1e-5)
+
+        noise = rng.normal(size=(5, 10, 2)).astype(np.float32)
+        (elbo,) = sess["score"].run(None, {"x": stored, "noise": noise, **given})
+        zs = q.base_dist.loc + q.base_dist.scale * torch.from_numpy(noise)  # (5, 10, 2)
+        scored = model.condition.scored()  # a mask scores the unobserved pixels only
+        rec = model.likelihood.log_prob(model.decoder_output(zs, f), torch.from_numpy(xt),
+                                        scored).mean(0)  # fmt: skip
+        kl = torch.distributions.kl_divergence(q, model.prior.distribution(f))
+        np.testing.assert_allclose(elbo, (rec - kl).numpy(), rtol=1e-4, atol=1e-3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -51,7 +52,9 @@ def export(run_dir: str, data: str | None, data_dir: str | None, split: str, fmt
     import vaekit
 
     run, ds = run_and_data(run_dir, data, data_dir)
-    rows = in_data_units(run, ds.rows(split, slice(0, VERIFY_ROWS)))  # the data as stored
+    check = slice(0, VERIFY_ROWS)
+    rows = in_data_units(run, ds.rows(split, check))  # the data as stored
+    c = ds.inputs(split, check)[:, ds.dim :]  # (B, P): a conditional run's columns, or none
     # as the graphs take it: images (B, C, H, W), rows (B, D)
     x = ImageRows(run.config.model.image_shape).images(torch.from_numpy(rows.astype(np.float32)))
     x = x.contiguous()
@@ -73,11 +76,30 @@ def export(run_dir: str, data: str | None, data_dir: str | None, split: str, fmt
                  "value_range": cfg.data.value_range, "checked_on": f"{ds.name} ({split})"},
         "score": "ELBO per example in nats (data's own units), averaged over the noise draws "
                  "z = loc + scale * noise; higher is more probable",
+        "condition": _condition_about(run),
     }  # fmt: skip
     parts = PARTS if part == "all" else (part,)
-    meta = export_onnx(run.model, run.transform, x, out, parts, opset, about)
+    meta = export_onnx(run.model, run.transform, x, out, parts, opset, about, c=c)
     for name in parts:
         p = meta["parts"][name]
         click.echo(f"wrote {out / p['file']} (verified: max difference {p['max_abs_diff']:.2g}, "
                    f"{p['max_rel_diff']:.2g} relative)")  # fmt: skip
     click.echo(f"wrote {out / 'model.json'} (opset {meta['opset']})")
+
+
+def _condition_about(run: Any) -> dict[str, Any] | None:
+    """What a conditional run's extra input means, for model.json."""
+    m = run.config.model
+    kind = m.condition_kind
+    if kind is None:
+        return None
+    said = {"setting": m.condition, "kind": kind}
+    if kind == "labels":
+        return {**said, "input": "c (batch, 1): the class index as a float, 0-based, in the "
+                "order of 'classes'", "classes": list(m.condition_classes)}  # fmt: skip
+    if kind == "vector":
+        return {**said, "input": "c (batch, C): the raw attribute vector (standardised inside "
+                "the graphs)", "mean": list(m.condition_mean), "std": list(m.condition_std)}  # fmt: skip
+    return {**said, "input": "none for the encoder and the score (the condition is x's observed "
+            "part; the score is the ELBO of the unobserved part); the decoder takes x after z "
+            "and reads only its observed values", "observed": list(m.condition_mask)}  # fmt: skip

@@ -12,6 +12,12 @@ columns; images as (B, C, H, W)), with the run's preprocessing inside the graph.
   draws z = μ + σ ⊙ noise, in nats in the data's own units (the log-Jacobian of the
   preprocessing added, as ``vaekit evaluate`` states it): an anomaly score whose randomness
   is an input, so the graph is deterministic.
+
+A conditional run's graphs take its condition as one more input, last: ``c`` (B, P), the
+columns vaekit packs beside x (a class index as a float, or the raw attribute vector: the
+one-hot, embedding or standardisation is inside the graph). A mask's condition is x itself,
+so its encoder and score take x alone and its decoder takes ``x`` (only the observed values
+are read) after z.
 """
 
 from __future__ import annotations
@@ -74,27 +80,38 @@ class _Graph(nn.Module):
         self.units = _Units(transform, model.input_dim)
         self.shape = ImageRows(model.config.image_shape)
 
-    def _model_rows(self, x: Tensor) -> Tensor:
-        return self.units.to_model(self.shape.rows(x))
+    def _model_rows(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        rows = self.units.to_model(self.shape.rows(x))  # (B, D)
+        return rows if c is None else torch.cat([rows, c], -1)  # (B, D + P)
 
 
 class EncoderGraph(_Graph):
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        q = self.model.encode(self._model_rows(x)).base_dist
+    def forward(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        q = self.model.encode(self._model_rows(x, c)).base_dist
         return q.loc, q.scale  # (B, L) each
 
 
 class DecoderGraph(_Graph):
-    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        out = self.model.decoder_output(z)  # (B, P*D)
+    def _features(self, given: Tensor | None) -> Tensor | None:
+        """(B, F) condition features from ``c`` (labels, vectors) or from ``x`` (a mask)."""
+        cond = self.model.condition
+        if cond is None:
+            return None
+        if cond.packed:
+            return cond.features_of(None, given)  # type: ignore[arg-type]
+        rows = self._model_rows(given)  # type: ignore[arg-type]
+        return cond.features_of(rows, rows[:, :0])
+
+    def forward(self, z: Tensor, given: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        out = self.model.decoder_output(z, self._features(given))  # (B, P*D)
         params = out.reshape(z.shape[0], self.model.likelihood.params_per_dim, -1)  # (B, P, D)
         mean = self.units.to_data(self.model.likelihood.mean(out))  # (B, D), data's units
         return self.shape.images(params), self.shape.images(mean)
 
 
 class ScoreGraph(_Graph):
-    def forward(self, x: Tensor, noise: Tensor) -> Tensor:
-        rows = self._model_rows(x)  # (B, D)
+    def forward(self, x: Tensor, noise: Tensor, c: Tensor | None = None) -> Tensor:
+        rows = self._model_rows(x, c)  # (B, D [+ P])
         q = self.model.encode(rows)
         z = q.base_dist.loc + q.base_dist.scale * noise  # (S, B, L)
         lj = self.model.log_joint(rows, z, q)

@@ -59,23 +59,35 @@ def require_onnx() -> Any:
     return onnxruntime
 
 
-def parts_for(model: VAE, transform: Transform | None, x: Tensor, seed: int = 0) -> dict[str, Part]:
+def parts_for(model: VAE, transform: Transform | None, x: Tensor, c: Tensor | None = None,
+              seed: int = 0) -> dict[str, Part]:  # fmt: skip
     """The three graphs with example inputs from real data ``x`` (data's own units, (B, C, H, W)
-    for images, else (B, D)): z at the posterior means, 8 noise draws a row."""
+    for images, else (B, D)) and, for a conditional run, its condition columns ``c`` (B, P):
+    z at the posterior means, 8 noise draws a row."""
     enc = EncoderGraph(model, transform).eval()
+    cond: dict[str, Tensor] = {}
+    if model.condition is not None and model.condition.packed:
+        if c is None:
+            raise ConfigError("a conditional run's graphs need its condition columns to check")
+        cond = {"c": c}
     with torch.no_grad():
-        z = enc(x)[0]
+        z = enc(x, *cond.values())[0]
     noise = torch.randn(
         8, x.shape[0], model.latent_dim, generator=torch.Generator().manual_seed(seed)
     )
     data_axes = ("batch", *[f"d{i}" for i in range(1, x.dim())])
+    axes = {"x": data_axes, "c": ("batch", "condition"), "z": ("batch", "latent"),
+            "noise": ("samples", "batch", "latent")}  # fmt: skip
+    given = cond if cond or model.condition is None else {"x": x}  # a mask: x conditions
+
+    def part(graph: nn.Module, inputs: dict[str, Tensor], outputs: tuple[str, ...]) -> Part:
+        return Part(graph.eval(), inputs, outputs, {k: axes[k] for k in inputs})
+
     return {
-        "encoder": Part(enc, {"x": x}, ("loc", "scale"), {"x": data_axes}),
-        "decoder": Part(DecoderGraph(model, transform).eval(), {"z": z}, ("params", "mean"),
-                        {"z": ("batch", "latent")}),
-        "score": Part(ScoreGraph(model, transform).eval(), {"x": x, "noise": noise}, ("elbo",),
-                      {"x": data_axes, "noise": ("samples", "batch", "latent")}),
-    }  # fmt: skip
+        "encoder": part(enc, {"x": x, **cond}, ("loc", "scale")),
+        "decoder": part(DecoderGraph(model, transform), {"z": z, **given}, ("params", "mean")),
+        "score": part(ScoreGraph(model, transform), {"x": x, "noise": noise, **cond}, ("elbo",)),
+    }
 
 
 def _export(part: Part, path: Path, opset: int | None) -> None:
@@ -151,16 +163,19 @@ def export_onnx(
     parts: Sequence[str] = PARTS,
     opset: int | None = None,
     about: dict[str, Any] | None = None,
+    c: np.ndarray | Tensor | None = None,
 ) -> dict[str, Any]:
-    """Export ``parts`` of ``model`` to ``out`` (a folder), verified on the real data ``x``;
-    returns model.json's content. ``about``: more to record there (the run, the data)."""
+    """Export ``parts`` of ``model`` to ``out`` (a folder), verified on the real data ``x``
+    (and its condition columns ``c``, for a conditional run); returns model.json's content.
+    ``about``: more to record there (the run, the data)."""
     ort = require_onnx()
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
-    built = parts_for(model, transform, torch.as_tensor(x, dtype=torch.float32))
+    built = parts_for(model, transform, torch.as_tensor(x, dtype=torch.float32),
+                      None if c is None else torch.as_tensor(c, dtype=torch.float32))  # fmt: skip
     meta: dict[str, Any] = {"format": FORMAT, **(about or {}), "parts": {}}
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-") as tmp:
         for name in parts:
