@@ -132,7 +132,10 @@ def test_one_part_alone(tmp_path, capsys):
     ]
 
 
-@pytest.mark.parametrize("cond", ["labels", "labels+embedding", "vector", "quadrants:1"])
+@pytest.mark.parametrize(
+    "cond",
+    ["labels", "labels+embedding", "vector", "quadrants:1", "labels@conv", "quadrants:2@resnet"],
+)
 def test_conditional_graphs_take_the_condition(cond, tmp_path, capsys):
     """Labels and vectors are an input ``c`` of every graph; a mask's condition is x itself (the
     decoder takes x); each output equals the model's own, computed here term by term."""
@@ -146,7 +149,10 @@ def test_conditional_graphs_take_the_condition(cond, tmp_path, capsys):
              **{f"{s}_cond": v[i] for s, i in (("train", slice(0, 100)),
                                                ("valid", slice(100, 120)),
                                                ("test", slice(120, None)))})  # fmt: skip
+    cond, _, arch = cond.partition("@")
     settings = {"condition": cond.split("+")[0], "prior": "learned", "hidden": "8"}
+    if arch:  # image networks: the condition joins at their fully connected head
+        settings.update(arch=arch, channels="4", hidden="")
     if cond.endswith("embedding"):
         settings["condition_embedding"] = 2
     run = vaekit.train(data=str(tmp_path / "d.npz"), epochs=2, latent_dim=2, quiet=True,
