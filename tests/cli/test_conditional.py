@@ -55,6 +55,27 @@ def test_class_conditional_samples_show_their_class(class_run, tmp_path, capsys)
     assert w > h  # 3 rows of 5: wider than tall
 
 
+def test_expost_sampling_fits_one_mixture_per_class(class_run, labelled, tmp_path, capsys):
+    from vaekit.inference.expost import class_latents, fit_class_mixtures, posterior_means
+
+    _, path, x, y = labelled
+    out = tmp_path / "g.npy"
+    code, said, err = run_cli(["sample", class_run.run_dir, "--class", "2,0", "-n", "50",
+                               "--sampler", "gmm:2", "--out", out], capsys)  # fmt: skip
+    assert code == 0 and "100 samples" in said, err
+    s = np.load(out)  # (100, 4, 4): class 2, then class 0
+    assert (s[:50, 0].argmax(-1) == 2).mean() > 0.95 and (s[50:, 0].argmax(-1) == 0).mean() > 0.95
+    # each class's latents come from a mixture fitted to that class's codes alone
+    model = class_run.model
+    rows = np.hstack([x[:400].reshape(400, 16), y[:400, None]]).astype(np.float32)
+    mixtures = fit_class_mixtures(model, rows, 1)
+    z = posterior_means(model, rows)
+    for c in range(3):
+        np.testing.assert_allclose(mixtures[c].gm.means_[0], z[y[:400] == c].mean(0), atol=1e-6)
+    drawn = class_latents(mixtures, np.array([1] * 2000))
+    np.testing.assert_allclose(drawn.mean(0), z[y[:400] == 1].mean(0), atol=0.1)
+
+
 def test_embedded_labels_train_and_sample_their_class(labelled, tmp_path, capsys):
     _, path, _, _ = labelled
     run = tmp_path / "emb"

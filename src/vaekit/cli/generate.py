@@ -10,7 +10,13 @@ import torch
 
 from ..data import check_array, read_npy
 from ..errors import DataError
-from ..inference.expost import fit_latent_mixture, posterior_means
+from ..inference.expost import (
+    class_latents,
+    fit_class_mixtures,
+    fit_latent_mixture,
+    posterior_means,
+)
+from ..models.conditions import Labels
 from ..training import load_run
 from ..training.baseline import is_baseline, load_baseline
 from ..viz import save_grid, save_reconstructions
@@ -39,7 +45,8 @@ from .conditional import condition_rows
     show_default=True,
     metavar="prior|gmm:K",
     help="Where latents come from: the prior, or a K-component Gaussian mixture fitted "
-    "to the training data's posterior means (ex-post density estimation).",
+    "to the training data's posterior means (ex-post density estimation; one mixture per "
+    "class for a class-conditional run).",
 )
 @click.option(
     "--data-dir",
@@ -68,18 +75,24 @@ def sample(run_dir: str, n: int, out: str, seed: int, noise: bool, sampler: str,
         click.echo(f"wrote {m} samples to {out}")
         return
     run, ds = run_and_data(run_dir, None, data_dir)
-    if run.model.condition is not None or classes is not None or vectors is not None:
-        raise click.BadParameter("ex-post sampling (gmm:K) is for unconditional runs",
-                                 param_hint="--sampler")  # fmt: skip
-    mixture = fit_latent_mixture(run.model, ds.reader("train", torch.device("cpu")),
-                                 _components(sampler), seed)  # fmt: skip
-    z = torch.from_numpy(mixture.sample(n, seed).astype(np.float32))
+    c = condition_rows(run, classes, vectors, n)  # (M * n, P) or None
+    if c is not None and not isinstance(run.model.condition, Labels):
+        raise click.BadParameter("ex-post sampling (gmm:K) is for unconditional and "
+                                 "class-conditional runs", param_hint="--sampler")  # fmt: skip
+    train = ds.reader("train", torch.device("cpu"))
+    if c is None:
+        mixture = fit_latent_mixture(run.model, train, _components(sampler), seed)
+        z = mixture.sample(n, seed)  # (n, L)
+    else:  # one mixture per class, fitted to that class's codes: p(z|c) ex post
+        mixtures = fit_class_mixtures(run.model, train, _components(sampler), seed)
+        z = class_latents(mixtures, c[:, 0].astype(np.int64), seed)  # (M * n, L)
     with torch.inference_mode():
-        out_params = run.model.decoder_output(z)
+        f = None if c is None else run.model.condition.features_of(None, torch.from_numpy(c))
+        out_params = run.model.decoder_output(torch.from_numpy(z.astype(np.float32)), f)
         lik = run.model.likelihood
         x = (lik.sample(out_params, gen) if noise else lik.mean(out_params)).numpy()
-    save_examples(run, x, Path(out))
-    click.echo(f"wrote {n} samples to {out}")
+    save_examples(run, x, Path(out), ncol=None if c is None else n)
+    click.echo(f"wrote {x.shape[0]} samples to {out}")
 
 
 def _sample_baseline(run_dir: str, n: int, out: Path, seed: int, sampler: str) -> None:
