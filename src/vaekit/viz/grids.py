@@ -14,7 +14,7 @@ from matplotlib.image import imsave
 _MIN_TILE_PIXELS = 56  # small images (8x8 digits) are upscaled so a person can see them
 
 
-def _tile(images: np.ndarray, image_shape: Sequence[int], ncol: int) -> np.ndarray:
+def tile_images(images: np.ndarray, image_shape: Sequence[int], ncol: int) -> np.ndarray:
     """(N, D) in [0, 1] -> one (rows*H, ncol*W[, 3]) mosaic with 1-pixel grey gaps.
 
     ``image_shape`` is (H, W) or (H, W, C), the rows' order; RGB stays in colour, other
@@ -66,7 +66,7 @@ def save_grid(
     lo, hi = value_range or (float(np.nanmin(images)), float(np.nanmax(images)))
     images = (np.clip(images, lo, hi) - lo) / (hi - lo if hi > lo else 1.0)
     ncol = ncol or math.ceil(math.sqrt(images.shape[0]))
-    imsave(path, _tile(images, image_shape, ncol), cmap="gray", vmin=0.0, vmax=1.0)
+    imsave(path, tile_images(images, image_shape, ncol), cmap="gray", vmin=0.0, vmax=1.0)
 
 
 def save_reconstructions(
