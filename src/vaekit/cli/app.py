@@ -36,6 +36,8 @@ COMMANDS = {
                          "ONNX Runtime."),
     "baseline": ("baseline", "A finite mixture fitted by EM, as a run directory that "
                              "evaluate, sample and score take."),
+    "serve": ("serve", "A local web page to explore a run: latent map, live decoding, "
+                       "sliders, samples."),
     "plot": ("plot", "Pictures of a run: latent map, manifold, interpolation, traversal, or "
                      "curves."),
     "complete": ("conditional", "Complete partly observed images: the observed part, "

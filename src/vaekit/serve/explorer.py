@@ -1,0 +1,186 @@
+"""What the explorer page asks of a run, answered from the saved model: the latent map of a
+split, decoded images at any latent or map position, interpolations, samples and the most
+anomalous examples. Every request's values are checked here; a bad one is a
+:class:`BadRequest` (HTTP 400), never an exception from deeper down."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..inference.evaluation import elbo_terms
+from ..inference.explore import dims_by_activity, lerp, project, slerp
+from ..inference.expost import posterior_means
+from ..models.conditions import Labels, Mask
+from ..training.rundir import Run
+
+LIMIT = 1e3  # |z| and map coordinates beyond this are refused: nothing useful lives there
+MAX_IMAGES = 64  # per request
+PIXELS = 160  # the shown image's longer side, upscaled from the model's
+
+
+class BadRequest(ValueError):
+    """A request the explorer cannot answer as asked (HTTP 400, with this message)."""
+
+
+def number(value: Any, name: str, lo: float = -LIMIT, hi: float = LIMIT) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(f"{name} must be a number")
+    v = float(value)
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise BadRequest(f"{name} must be a finite number in [{lo:g}, {hi:g}]")
+    return v
+
+
+def whole(value: Any, name: str, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi], given as a JSON integer or a query string of digits."""
+    text = value.strip() if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        v = value
+    elif text and len(text) < 20 and text.lstrip("+-").isdigit():
+        v = int(text)
+    else:
+        raise BadRequest(f"{name} must be a whole number")
+    if not lo <= v <= hi:
+        raise BadRequest(f"{name} must be between {lo} and {hi}")
+    return v
+
+
+class Explorer:
+    """A loaded run and up to ``max_points`` rows (N, D [+ P]) of one split in model units."""
+
+    def __init__(self, run: Run, rows: np.ndarray, labels: np.ndarray | None,
+                 max_points: int = 5000, seed: int = 0) -> None:  # fmt: skip
+        model = run.model.eval()
+        if run.config.model.image_shape is None:
+            raise ValueError("the explorer shows images: this run models flat rows")
+        if isinstance(model.condition, Mask):
+            raise ValueError("a mask run decodes only given an observed part: use vaekit complete")
+        keep = np.sort(np.random.default_rng(seed).permutation(len(rows))[:max_points])
+        self.run, self.model, self.rows = run, model, rows[keep].astype(np.float32)
+        self.labels = None if labels is None else np.asarray(labels)[keep]
+        self.classes: list[str] | None = None
+        if isinstance(model.condition, Labels):
+            self.classes = list(model.condition.classes)
+            self.labels = self.rows[:, -1].astype(np.int64)
+        self.z = posterior_means(model, self.rows)  # (N, L)
+        self.xy, self.axis = project(self.z, "pca", seed)
+        self.pca = None
+        if model.latent_dim > 2:
+            from sklearn.decomposition import PCA
+
+            self.pca = PCA(2, random_state=seed).fit(self.z)
+        self.order, self.activity, self.activity_name = dims_by_activity(model, self.rows)
+        self._anomaly: np.ndarray | None = None
+
+    # --- what the page shows first
+    def info(self) -> dict[str, Any]:
+        shape = self.run.config.model.image_shape
+        return {"latent_dim": self.model.latent_dim, "image_shape": list(shape),
+                "dims": [int(d) for d in self.order],
+                "activity": [float(a) for a in self.activity], "activity_name": self.activity_name,
+                "classes": self.classes, "points": len(self.rows), "axis": self.axis,
+                "run": self.run.run_dir.name}  # fmt: skip
+
+    def points(self) -> dict[str, Any]:
+        return {"xy": np.round(self.xy, 5).tolist(),
+                "labels": None if self.labels is None else [int(v) for v in self.labels],
+                "label_names": self.classes}  # fmt: skip
+
+    # --- requests
+    def latent(self, body: dict[str, Any]) -> np.ndarray:
+        """z (L,) from {"z": [...]} or a map position {"xy": [x, y]}."""
+        if "z" in body:
+            z = body["z"]
+            if not isinstance(z, list) or len(z) != self.model.latent_dim:
+                raise BadRequest(f"z must be a list of {self.model.latent_dim} numbers")
+            return np.array([number(v, "z") for v in z])
+        if "xy" in body:
+            xy = body["xy"]
+            if not isinstance(xy, list) or len(xy) != 2:
+                raise BadRequest("xy must be a list of 2 numbers")
+            p = np.array([[number(v, "xy") for v in xy]])
+            if self.pca is not None:
+                return self.pca.inverse_transform(p)[0]
+            return p[0, : self.model.latent_dim]
+        raise BadRequest("give z (a latent) or xy (a position on the map)")
+
+    def features(self, klass: Any, n: int) -> torch.Tensor | None:
+        cond = self.model.condition
+        if cond is None:
+            if klass is not None:
+                raise BadRequest("this run is not class-conditional")
+            return None
+        if self.classes is None:  # vectors: the training mean
+            c = np.repeat(np.asarray(self.run.config.model.condition_mean, np.float32)[None], n, 0)
+        else:
+            name = self.classes[0] if klass is None else klass
+            if not isinstance(name, str) or name not in self.classes:
+                raise BadRequest(f"class must be one of {', '.join(self.classes)}")
+            c = cond.index([name] * n)  # type: ignore[union-attr]
+        return cond.features_of(None, torch.from_numpy(c))
+
+    @torch.inference_mode()
+    def decode(self, z: np.ndarray, klass: Any = None) -> np.ndarray:
+        """Decoder means (N, D) in the data's own units at latents z (N, L)."""
+        out = self.model.decode(torch.from_numpy(z.astype(np.float32)),
+                                self.features(klass, len(z))).mean.numpy()  # fmt: skip
+        t = self.run.transform
+        return t.invert(out) if t is not None else out
+
+    def png(self, x: np.ndarray) -> str:
+        """One decoded row (D,) in data units -> a data: URL of a PNG."""
+        shape = self.run.config.model.image_shape
+        h, w = shape[0], shape[1]
+        c = int(np.prod(shape[2:], dtype=np.int64))
+        lo, hi = self.run.config.data.value_range or (0.0, 1.0)
+        img = np.clip((x.reshape(h, w, c) - lo) / ((hi - lo) or 1.0), 0, 1)
+        img = (img[..., :3] if c >= 3 else img[..., 0]) * 255
+        pic = Image.fromarray(img.round().astype(np.uint8))
+        scale = max(1, PIXELS // max(h, w))
+        pic = pic.resize((w * scale, h * scale), Image.NEAREST)
+        buf = io.BytesIO()
+        pic.save(buf, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    def decoded(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object")
+        z = self.latent(body)
+        x = self.decode(z[None], body.get("class"))[0]
+        return {"z": z.tolist(), "image": self.png(x), "values": x.tolist()}
+
+    def interpolate(self, i: Any, j: Any, steps: Any, klass: Any = None) -> dict[str, Any]:
+        n = len(self.rows)
+        a, b = whole(i, "i", 0, n - 1), whole(j, "j", 0, n - 1)
+        k = whole(steps, "steps", 2, MAX_IMAGES // 2)
+        za, zb = self.z[a], self.z[b]
+        paths = {"linear": lerp(za, zb, k), "spherical": slerp(za, zb, k)}
+        return {name: [self.png(x) for x in self.decode(z, klass)] for name, z in paths.items()}
+
+    def samples(self, n: Any, seed: Any, klass: Any = None) -> dict[str, Any]:
+        k = whole(n, "n", 1, MAX_IMAGES)
+        gen = torch.Generator().manual_seed(whole(seed, "seed", 0, 2**31 - 1))
+        f = self.features(klass, k)
+        with torch.inference_mode():
+            z = self.model.prior.sample(k, gen, f).numpy()
+        return {"images": [self.png(x) for x in self.decode(z, klass)]}
+
+    def anomalies(self, n: Any) -> dict[str, Any]:
+        """The ``n`` points with the lowest ELBO (the −ELBO anomaly score of vaekit score,
+        here with one posterior draw each, computed once)."""
+        k = whole(n, "n", 1, MAX_IMAGES)
+        if self._anomaly is None:
+            self._anomaly = -elbo_terms(self.model, self.rows, seed=0)["elbo"].double().numpy()
+        top = np.argsort(-self._anomaly, kind="stable")[:k]
+        x = self.rows[top, : self.model.input_dim]
+        t = self.run.transform
+        x = t.invert(x) if t is not None else x
+        return {"index": [int(i) for i in top], "score_nats": [float(self._anomaly[i]) for i in top],
+                "images": [self.png(r) for r in x]}  # fmt: skip
