@@ -30,12 +30,15 @@ from .options import given, options_from
               "epoch's end and on Ctrl-C/SIGTERM.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--threads", type=int, help="CPU threads for torch (default: the cores it sees).")
+@click.option("--tensorboard", is_flag=True,
+              help="Log each epoch's metrics, samples and reconstructions for TensorBoard in "
+              "RUN/tensorboard (give it again when resuming).")  # fmt: skip
 def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_every: str,
-          quiet: bool, threads: int | None, **options: Any) -> None:  # fmt: skip
+          quiet: bool, threads: int | None, tensorboard: bool, **options: Any) -> None:  # fmt: skip
     """Train a VAE and write its run directory; rerun the same command to continue it."""
     settings = given(options)
     run = train_run(config=config_file, overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
-                    quiet=quiet, threads=threads, **settings)  # fmt: skip
+                    quiet=quiet, threads=threads, tensorboard=tensorboard, **settings)  # fmt: skip
     s = run.summary or {}
     if run.already_finished:
         click.echo(f"{run.run_dir} already holds this finished run ({s.get('epochs_run', 0)} "

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..data import Dataset
@@ -17,6 +18,7 @@ from ..data.lazy import Rows
 from ..inference import Objective, elbo_terms
 from ..models import VAE
 from ..viz import save_grid, save_reconstructions
+from ..viz.grids import tile_images
 from .checkpoint import Position
 from .config import RunConfig
 from .rundir import METRICS_FILE, SUMMARY_FILE, WEIGHTS_FILE, RunFiles, weights_bytes
@@ -75,6 +77,30 @@ def write_pictures(files: RunFiles, model: VAE, dataset: Dataset, config: RunCon
     files.draw("reconstructions.png",
                lambda p: save_reconstructions(x[:, : model.input_dim].cpu().numpy(), recon, p, shape,
                                               value_range=vr))  # fmt: skip
+
+
+def epoch_pictures(model: VAE, dataset: Dataset, seed: int) -> dict[str, np.ndarray]:
+    """Mosaics in [0, 1] for a per-epoch log (TensorBoard): 64 samples (the same draws each
+    epoch, so a picture shows the model change, not the noise), and 16 validation examples
+    above their reconstructions. None for data that are not images."""
+    shape = model.config.image_shape
+    if shape is None:
+        return {}
+    lo, hi = dataset.model_range or (0.0, 1.0)
+
+    def unit(x: torch.Tensor) -> np.ndarray:  # model units -> [0, 1]
+        return np.clip((x.detach().cpu().numpy() - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
+
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        gen = torch.Generator(device=model.device).manual_seed(seed)
+        samples = unit(pictured_samples(model, dataset, gen))
+        x = torch.from_numpy(dataset.inputs("valid", slice(0, 16))).to(model.device)
+        pairs = np.concatenate([unit(x[:, : model.input_dim]), unit(model.reconstruct(x))])
+    model.train(was)
+    return {"samples": tile_images(samples, shape, 8),
+            "reconstructions": tile_images(pairs, shape, max(1, len(pairs) // 2))}  # fmt: skip
 
 
 def pictured_samples(model: VAE, dataset: Dataset, gen: torch.Generator) -> torch.Tensor:

@@ -30,12 +30,14 @@ from .checkpoint import (
 from .config import RunConfig, TrainConfig
 from .epoch_end import (
     ModelSelection,
+    epoch_pictures,
     summary,
     validation_row,
     write_metrics,
     write_pictures,
     write_summary,
 )
+from .epoch_log import CsvLog, TensorBoardLog, make_epoch_log
 from .optim import make_optimizer, make_schedule, warmup_beta
 from .rundir import WEIGHTS_FILE, Run, RunFiles, load_run, weights_bytes
 from .stopping import StopRequests
@@ -48,9 +50,11 @@ class _Stopped(Exception):
 class Trainer:
     def __init__(
         self, config: RunConfig, dataset: Dataset, files: RunFiles, quiet: bool, model: VAE,
-        every: Every | None = None,
+        every: Every | None = None, tensorboard: bool = False,
     ) -> None:  # fmt: skip
         self.config, self.dataset, self.files, self.quiet = config, dataset, files, quiet
+        self.tensorboard = tensorboard
+        self.epoch_log: TensorBoardLog | CsvLog | None = None
         self.model = model
         tc = config.train
         self.objective = make_objective(tc)
@@ -107,6 +111,8 @@ class Trainer:
         interrupted = False
         bar = tqdm(total=tc.epochs * self.steps_per_epoch, initial=self.pos.global_step,
                    desc="training", unit="step", disable=self.quiet, dynamic_ncols=True)  # fmt: skip
+        if self.tensorboard and self.pos.epoch <= tc.epochs:  # from the epoch this process writes
+            self.epoch_log = make_epoch_log(self.files, self.pos.epoch)
         with self.stops:
             try:
                 while self.pos.epoch <= tc.epochs and not self._out_of_patience():
@@ -116,6 +122,8 @@ class Trainer:
                 interrupted = True  # handler; either way the last checkpoint stays
             finally:
                 bar.close()
+                if self.epoch_log is not None:
+                    self.epoch_log.close()
         return self._finish(interrupted)
 
     def _out_of_patience(self) -> bool:
@@ -193,6 +201,9 @@ class Trainer:
         self.pending = {}
         self.pos.metrics.append(row)
         write_metrics(self.files, self.pos.metrics)
+        if self.epoch_log is not None:
+            self.epoch_log.write(row, self.pos.metrics,
+                                 epoch_pictures(self.model, self.dataset, tc.seed))  # fmt: skip
         bar.set_postfix(epoch=row["epoch"], loss=f"{row['train_loss']:.2f}",
                         valid=f"{score:.2f}")  # fmt: skip
         self.pos.epoch, self.pos.step_in_epoch, self.perm = self.pos.epoch + 1, 0, None

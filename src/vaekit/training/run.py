@@ -198,6 +198,7 @@ def train(
     checkpoint_every: str | int | None = DEFAULT_CHECKPOINT_EVERY,
     quiet: bool = False,
     threads: int | None = None,
+    tensorboard: bool = False,
     **settings: Any,
 ) -> Run:
     """Train a VAE and write its run directory; returns the run with its best model loaded.
@@ -208,7 +209,9 @@ def train(
     A run directory holding the same settings and a checkpoint is continued where it stopped
     (``resume=True`` insists on that and may omit the settings); a finished one is returned
     as it is. ``threads`` sets torch's threads for the process (default: as they are, which
-    is the cores torch sees); ``quiet=True`` hides the progress bar and notes.
+    is the cores torch sees); ``quiet=True`` hides the progress bar and notes;
+    ``tensorboard=True`` logs each epoch for TensorBoard in ``out/tensorboard`` (also when
+    resuming: pass it again).
     """
     quiet = quiet_from(settings, quiet)
     settings = {**(read_toml(config) if config is not None else {}), **settings}
@@ -257,7 +260,7 @@ def train(
                 *(f"note: {n}" for n in notes),
             ]
             print("".join(f"vaekit: {render(line)}\n" for line in lines), end="", file=sys.stderr)
-        trainer = Trainer(config, dataset, files, quiet, model, every)
+        trainer = Trainer(config, dataset, files, quiet, model, every, tensorboard)
         if state in (RESUME, FINISHED):
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
             if grown:
