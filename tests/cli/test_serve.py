@@ -10,6 +10,7 @@ import pytest
 import vaekit
 
 from ..cli_runner import run_cli
+from ..missing import hide_package
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +41,7 @@ def test_serve_refuses_in_one_line(case, run, tmp_path, capsys, monkeypatch):
         np.savez(tmp_path / "e.npz", train=x, valid=x[:5], test=x[:0])
         args, want = [*args, "--data", tmp_path / "e.npz", "--port", "0"], "(test split) is empty"
     else:
-        import builtins
-
-        real = builtins.__import__
-
-        def no_uvicorn(name, *a, **kw):
-            if name == "uvicorn":
-                raise ImportError("no", name="uvicorn")
-            return real(name, *a, **kw)
-
-        monkeypatch.setattr(builtins, "__import__", no_uvicorn)
+        hide_package(monkeypatch, "uvicorn")
         want = "pip install 'vaekit[serve]'"
     try:
         code, _, err = run_cli(args, capsys)

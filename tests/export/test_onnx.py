@@ -11,6 +11,7 @@ import torch
 
 import vaekit
 from tests.cli_runner import run_cli
+from tests.missing import hide_package
 
 ort = pytest.importorskip("onnxruntime")
 RNG = np.random.default_rng(0)
@@ -108,16 +109,7 @@ def test_export_failures_are_one_line_and_leave_nothing(tmp_path, capsys, monkey
     assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o-*"))
     monkeypatch.undo()
 
-    import builtins
-
-    real = builtins.__import__
-
-    def no_onnxruntime(name, *a, **kw):
-        if name == "onnxruntime":
-            raise ImportError("no", name="onnxruntime")
-        return real(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+    hide_package(monkeypatch, "onnxruntime")
     code, _, err = run_cli(["export", tmp_path / "r", "--out", tmp_path / "o"], capsys)
     assert code == 2 and "pip install 'vaekit[onnx]'" in err and err.count("\n") == 1
 

@@ -3,13 +3,13 @@ a process that wrote past its checkpoint; the CSV fallback without the package."
 
 from __future__ import annotations
 
-import builtins
 import csv
 import json
 
 import pytest
 
 import vaekit
+from tests.missing import hide_package
 
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
@@ -42,14 +42,7 @@ def test_tensorboard_events_match_the_metrics_across_a_resume(tmp_path):
 
 
 def test_without_tensorboard_a_csv_and_pictures(tmp_path, monkeypatch, capsys):
-    real = builtins.__import__
-
-    def no_tensorboard(name, *a, **kw):
-        if name == "tensorboard":
-            raise ImportError("no", name="tensorboard")
-        return real(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    hide_package(monkeypatch, "tensorboard")
     out = tmp_path / "r"
     vaekit.train(data="digits", epochs=2, hidden="8", latent_dim=2, out=out, quiet=True,
                  tensorboard=True)  # fmt: skip
