@@ -172,7 +172,7 @@ class LearnedPrior(nn.Module):
         """Batch shape (B,), event shape (L,) for features c (B, F)."""
         if c is None:
             raise ValueError("the learned prior p(z|c) needs the condition's features")
-        loc, raw = self.net(c).chunk(2, dim=-1)  # (B, L) each
+        loc, raw = self.net(c).to(c.dtype).chunk(2, dim=-1)  # (B, L) each (float32 under autocast)
         return posterior(loc, raw)
 
     def log_prob(self, z: Tensor, c: Tensor | None = None) -> Tensor:

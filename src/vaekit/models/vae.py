@@ -28,8 +28,10 @@ from .priors import make_prior
 
 
 def run_decoder(decoder: nn.Module, z: Tensor, features: Tensor | None) -> Tensor:
-    """The decoder network on latents (..., B, L), with condition features (B, F) if any."""
-    return decoder(z) if features is None else decoder(z, features)
+    """The decoder network on latents (..., B, L), with condition features (B, F) if any; its
+    output in z's dtype, so a bf16-autocast network still gives float32 to the likelihood."""
+    out = decoder(z) if features is None else decoder(z, features)
+    return out.to(z.dtype)
 
 
 class LogJoint:
@@ -142,7 +144,7 @@ class VAE(nn.Module):
 
     def _encode_x(self, x: Tensor, f: Tensor | None = None) -> Independent:
         out = self.encoder(x) if f is None else self.encoder(x, f)  # (B, 2L)
-        loc, raw = out.chunk(2, dim=-1)  # (B, L) each
+        loc, raw = out.to(x.dtype).chunk(2, dim=-1)  # (B, L) each, float32 under autocast too
         return posterior(loc, raw)
 
     def decoder_output(self, z: Tensor, features: Tensor | None = None) -> Tensor:

@@ -27,6 +27,7 @@ from ..data import DataConfig
 from ..errors import ConfigError, opt
 from ..inference import IWAE, OBJECTIVES
 from ..models import PRIORS, ModelConfig
+from ..runtime.precision import PRECISIONS
 from .optim import SCHEDULES
 
 FORMAT_VERSION = 2
@@ -93,6 +94,11 @@ class TrainConfig(Section):
                                    "this many epochs (default: off).")  # fmt: skip
     init_from: str | None = setting(None, check=optional(nonempty_str), label="init_from",
                                     help="Start from this run directory's best weights.")  # fmt: skip
+    precision: str = setting("fp32", choices=lambda: PRECISIONS,
+                             help="Training arithmetic of the networks: fp32, bf16 autocast "
+                             "(float32 weights, optimiser, likelihood, KL and loss), or auto: "
+                             "bf16 where the hardware has it (AVX512-BF16/AMX, GPU). Evaluation "
+                             "is always float32.")  # fmt: skip
 
     def validate(self) -> None:
         OBJECTIVES[self.objective].check_settings(self)

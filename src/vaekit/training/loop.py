@@ -19,6 +19,7 @@ from ..data import Dataset
 from ..errors import ConfigError, ModelFileError, NumericalError, flag, opt
 from ..inference import make_objective
 from ..models import VAE
+from ..runtime.precision import autocast, resolve_precision
 from .checkpoint import (
     CHECKPOINT_FILE,
     Checkpoint,
@@ -54,6 +55,7 @@ class Trainer:
     ) -> None:  # fmt: skip
         self.config, self.dataset, self.files, self.quiet = config, dataset, files, quiet
         self.tensorboard = tensorboard
+        self.precision = resolve_precision(config.train.precision, model.device)
         self.epoch_log: TensorBoardLog | CsvLog | None = None
         self.model = model
         tc = config.train
@@ -149,7 +151,8 @@ class Trainer:
             beta = warmup_beta(
                 tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
             )
-            terms = self.objective(self.model, xb, self.gen, beta=beta)
+            with autocast(self.precision, self.device):  # the networks only; see runtime.precision
+                terms = self.objective(self.model, xb, self.gen, beta=beta)
             if not torch.isfinite(terms.loss):
                 self._numerical_error(f"the loss became {terms.loss.item()}", i)
             self.opt.zero_grad(set_to_none=True)
@@ -230,6 +233,7 @@ class Trainer:
             run = Run(self.files.root, self.config, self.model.eval(), list(self.pos.metrics))
         write_pictures(self.files, run.model, self.dataset, self.config)
         s = summary(self.pos, self.objective, time.perf_counter() - self.run_t0, interrupted)
+        s["precision"] = self.precision  # what `auto` chose on this hardware
         s["stopped_early"] = self.stopped_early
         # Also for a stopped run ("interrupted" says so). The last checkpoint stays, also of a
         # finished run: it is the state a longer run (--resume --epochs N) continues from.
