@@ -118,3 +118,45 @@ def test_fortran_order_is_refused_lazily(tmp_path, capsys):
     code, _, err = run_cli(["train", "--data", tmp_path / "f.npy", "--lazy", "--out",
                             tmp_path / "r", "--quiet"], capsys)  # fmt: skip
     assert code == 2 and "Fortran" in err and err.count("\n") == 1
+
+
+def _folder(root, n=40, size=(7, 6), rgb=False):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        for i in range(n):
+            a = rng.integers(0, 256, size=(*size, 3) if rgb else size, dtype=np.uint8)
+            Image.fromarray(a).save(root / c / f"{i:03d}.png")
+    return root
+
+
+@pytest.mark.parametrize("rgb", [False, True])
+def test_a_lazy_image_folder_equals_an_in_memory_one(tmp_path, rgb):
+    """Files decoded as batches need them (by a thread pool) give the very run the in-memory
+    folder gives, and no pixel array is held."""
+    folder = _folder(tmp_path / "imgs", rgb=rgb)
+    for name, lazy in (("mem", False), ("lazy", True)):
+        vaekit.train(data=str(folder), lazy=lazy, epochs=2, latent_dim=2, hidden="8",
+                     out=tmp_path / name, quiet=True)  # fmt: skip
+    _same_runs(tmp_path / "mem", tmp_path / "lazy")
+    from vaekit.data.lazy import DecodedRows
+
+    lazy = vaekit.load_dataset(vaekit.DataConfig(name=str(folder), lazy=True))
+    mem = vaekit.load_dataset(vaekit.DataConfig(name=str(folder)))
+    assert isinstance(lazy.held["train"], RowSubset)
+    assert isinstance(lazy.held["train"].base, DecodedRows)
+    assert lazy.image_shape == mem.image_shape == ((7, 6, 3) if rgb else (7, 6, 1))
+    for split in ("train", "valid", "test"):
+        np.testing.assert_array_equal(lazy.rows(split), mem.rows(split))
+        np.testing.assert_array_equal(lazy.labels[split], mem.labels[split])
+
+
+def test_a_lazy_folder_is_checked_whole_before_training(tmp_path, capsys):
+    folder = _folder(tmp_path / "imgs", n=10)
+    (folder / "b" / "005.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, _, err = run_cli(["train", "--data", folder, "--lazy", "--out", tmp_path / "r",
+                            "--quiet"], capsys)  # fmt: skip
+    assert code == 2 and "005.png is not a readable image" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()

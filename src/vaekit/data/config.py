@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..configuration import (
@@ -88,8 +89,9 @@ class DataConfig(Section):
         help="Axis order of (N, ., ., .) image arrays: nhwc (channels last) or nchw.")  # fmt: skip
     lazy: bool | None = setting(
         None, check=optional(boolean), label="lazy", default_text="off; a resumed run keeps its own",
-        help="Read a .npy file from disk as it is needed (memory-mapped) instead of into "
-        "memory: for data larger than memory (uint8 or float32, channels last).")  # fmt: skip
+        help="Read the data from disk as it is needed instead of into memory: a .npy file "
+        "memory-mapped (uint8 or float32, channels last), or an image folder's files decoded "
+        "a batch at a time.")  # fmt: skip
     # What the run applies to the data, decided when it starts (``training.settings``), and
     # the training data's range in its own units (pictures and outputs use it).
     transform: dict[str, Any] | None = setting(None, check=_transform, user=False)
@@ -108,10 +110,10 @@ class DataConfig(Section):
             )
         if self.image_size is not None and len(self.image_size) not in (1, 2):
             raise ConfigError(f"image_size is H or H,W, got {self.image_size}")
-        if self.lazy and not self.name.lower().endswith(".npy"):
+        if self.lazy and not (self.name.lower().endswith(".npy") or Path(self.name).is_dir()):
             raise ConfigError(
-                f"lazy reading takes a .npy file (np.save), not {self.name}: a .npz is read "
-                "whole, and CSV files and image folders are parsed"
+                f"lazy reading takes a .npy file (np.save) or an image folder, not {self.name}: "
+                "a .npz is read whole, and CSV files are parsed"
             )
         if self.lazy and self.impute is not None:
             raise ConfigError("lazy data cannot be imputed (that would change the file)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from ..errors import ConfigError, DataError, opt
 from .config import DataConfig
 from .lazy import (
     CHUNK_ELEMENTS,
+    DecodedRows,
     Rows,
     RowSubset,
     held_as_read,
@@ -237,7 +239,10 @@ def check_array(
     """Validate one split: numeric, non-empty, finite (NaN allowed as "missing" if asked),
     (N, D), (N, H, W) or (N, H, W, C) (``layout`` "nchw": (N, C, H, W)). -> float32 (N, D)
     (uint8 kept as it is if ``keep_uint8``), images flattened channels last, and the image
-    shape (H, W[, C]). ``lazy``: a memory-mapped array stays one, uint8 or float32."""
+    shape (H, W[, C]). ``lazy``: a memory-mapped array stays one, uint8 or float32; rows
+    decoded as read (an image folder's) are checked when scanned and kept as they are."""
+    if isinstance(a, DecodedRows):
+        return a, None
     if (
         not isinstance(a, np.ndarray)
         or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_)
@@ -306,10 +311,15 @@ def finish(
     image_shape = _image_shape(config.image_shape or image_shape, arrays["train"].shape[1], origin)
     train = arrays["train"]
     ds = Dataset(name, train, arrays["valid"], arrays["test"], image_shape, labels, attributes,
-                 source_dtype=np.asarray(splits["train"]).dtype.str,
+                 source_dtype=_dtype_of(splits["train"]).str,
                  value_range=_value_range(train), notes=notes)  # fmt: skip
     recorded = Transform.from_dict(config.transform) if config.transform else None
     return ds.with_transform(recorded)
+
+
+def _dtype_of(a: Any) -> np.dtype:
+    """An array's dtype without reading it (lazy rows would be decoded by np.asarray)."""
+    return np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
 
 
 def _image_shape(shape: tuple[int, ...] | None, dim: int, origin: str) -> tuple[int, ...] | None:

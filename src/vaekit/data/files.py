@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import DataError, DataNotFoundError, opt
 from .config import DataConfig
 from .dataset import SPLITS, Dataset, finish
-from .folders import read_image_folder
+from .folders import read_image_folder, scan_image_folder
 
 FILE_SUFFIXES = (".npz", ".npy", ".csv")
 
@@ -154,11 +154,14 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
     suffix = path.suffix.lower()
     labels: dict[str, np.ndarray] = {}
     attributes: dict[str, np.ndarray] = {}
+    image_shape = None
     if path.is_dir():  # a folder of image files, one subfolder per class if any
         size = config.image_size
-        folder = read_image_folder(path, None if size is None else (size[0], size[-1]))
-        splits = {"train": folder.images}  # (N, H, W, C) uint8/uint16
+        read = scan_image_folder if config.lazy else read_image_folder
+        folder = read(path, None if size is None else (size[0], size[-1]))
+        splits = {"train": folder.images}  # (N, H, W, C) uint8/uint16, or lazy (N, D) rows
         labels = {} if folder.labels is None else {"train": folder.labels}
+        image_shape = folder.image_shape  # lazy rows: (H, W, C); in memory: from the array
     elif suffix == ".npz":
         arrays = read_npz(path)
         if "train" not in arrays:
@@ -176,7 +179,7 @@ def from_file(path: Path, config: DataConfig) -> Dataset:
     else:
         _require_file(path)
         raise DataError(f"{path}: unsupported file type; use {', '.join(FILE_SUFFIXES)}")
-    return finish(str(path.resolve()), splits, labels, config, origin=str(path),
+    return finish(str(path.resolve()), splits, labels, config, image_shape, origin=str(path),
                   attributes=attributes)  # fmt: skip
 
 

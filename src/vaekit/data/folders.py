@@ -11,6 +11,7 @@ import hashlib
 import os
 import struct
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ConfigError, DataError, DataNotFoundError, opt
+from .lazy import DecodedRows
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 _UNREADABLE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error)
@@ -33,6 +35,7 @@ class ImageFolder:
     labels: np.ndarray | None  # (N,) int64 index into classes; None without class subfolders
     classes: tuple[str, ...]  # sorted first-level subfolder names; () without them
     files: tuple[str, ...]  # (N,) paths relative to the folder, '/'-separated
+    image_shape: tuple[int, ...] | None = None  # (H, W, C) of lazy rows (scan_image_folder)
 
 
 def read_image_folder(path: Path, image_size: tuple[int, int] | None = None) -> ImageFolder:
@@ -53,6 +56,33 @@ def read_image_folder(path: Path, image_size: tuple[int, int] | None = None) -> 
         _check_same(a, path / r, first, path / rel[0])
         images[i] = a
     return ImageFolder(images, labels, classes, tuple(r.as_posix() for r in rel))
+
+
+def scan_image_folder(path: Path, image_size: tuple[int, int] | None = None,
+                      workers: int | None = None) -> ImageFolder:  # fmt: skip
+    """As :func:`read_image_folder`, but the images stay on disk: each is decoded once now,
+    to find any unreadable, mixed-size or mixed-kind file before training starts, and then
+    again whenever its row is read (``images`` is a :class:`DecodedRows` of (N, H*W*C)
+    rows), by a pool of ``workers`` threads (Pillow decodes without holding the GIL)."""
+    path = Path(path)
+    size = _check_size(image_size)
+    rel = _find_images(path)
+    labels, classes = _labels(path, rel)
+    first = _read(path / rel[0], size)  # (H, W, C)
+    pool = ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1))
+    for r, a in zip(rel[1:], pool.map(lambda r: _read(path / r, size), rel[1:]), strict=True):
+        _check_same(a, path / r, first, path / rel[0])
+    files = [path / r for r in rel]
+
+    def decode(index: np.ndarray) -> np.ndarray:  # (n,) -> (n, H*W*C), in index order
+        out = np.empty((len(index), first.size), dtype=first.dtype)
+        for row, a in enumerate(pool.map(lambda i: _read(files[i], size), index)):
+            out[row] = a.reshape(-1)
+        return out
+
+    images = DecodedRows((len(rel), first.size), first.dtype, decode)
+    return ImageFolder(images, labels, classes, tuple(r.as_posix() for r in rel),
+                       tuple(int(d) for d in first.shape))  # fmt: skip
 
 
 def _check_size(image_size: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -66,8 +66,25 @@ class Rows:
         return torch.from_numpy(self.read(s)).to(self.device)
 
 
+class DecodedRows:
+    """Rows made when indexed by ``decode(indices) -> (n, D)``: an image folder read as
+    needed (``data.folders``). Shape (N, D); the dtype of what ``decode`` gives."""
+
+    ndim = 2
+
+    def __init__(self, shape: tuple[int, int], dtype: np.dtype,
+                 decode: Callable[[np.ndarray], np.ndarray]) -> None:  # fmt: skip
+        self.shape, self.dtype, self.decode = shape, np.dtype(dtype), decode
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, i: slice | np.ndarray) -> np.ndarray:
+        return self.decode(np.arange(self.shape[0])[i])
+
+
 def is_lazy(a: object) -> bool:
-    return isinstance(a, RowSubset | np.memmap)
+    return isinstance(a, RowSubset | np.memmap | DecodedRows)
 
 
 def row_chunks(a: np.ndarray | RowSubset, elements: int = CHUNK_ELEMENTS):  # noqa: ANN201

@@ -123,8 +123,9 @@ def locate(config: DataConfig, given: str | None) -> tuple[DataConfig, bool | No
     if given is not None:
         name = canonical_name(str(given))
         # how the run's file was read is no constraint on other data: lazy only for a .npy
-        moved = replace(config, name=name,
-                        lazy=bool(config.lazy) and name.lower().endswith(".npy"))  # fmt: skip
+        # or an image folder
+        lazy_ok = name.lower().endswith(".npy") or Path(name).is_dir()
+        moved = replace(config, name=name, lazy=bool(config.lazy) and lazy_ok)
         same = None if config.fingerprint is None else fingerprint(moved.name) == config.fingerprint
         return moved, same
     if is_file_name(config.name) and not Path(config.name).expanduser().exists():
