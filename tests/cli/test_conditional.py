@@ -76,6 +76,23 @@ def test_expost_sampling_fits_one_mixture_per_class(class_run, labelled, tmp_pat
     np.testing.assert_allclose(drawn.mean(0), z[y[:400] == 1].mean(0), atol=0.1)
 
 
+def test_decode_takes_the_class_of_a_conditional_run(class_run, tmp_path, capsys):
+    import torch
+
+    z = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    np.save(tmp_path / "z.npy", z)
+    code, _, err = run_cli(["decode", class_run.run_dir, "--latents", tmp_path / "z.npy",
+                            "--class", "2", "--out", tmp_path / "d.npy"], capsys)  # fmt: skip
+    assert code == 0, err
+    m = class_run.model
+    f = m.condition.features_of(None, torch.from_numpy(m.condition.index(["2"] * 5)))
+    with torch.no_grad():
+        want = m.decode(torch.from_numpy(z), f).mean.numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "d.npy").reshape(5, -1), want, atol=1e-6)
+    with pytest.raises(vaekit.ConfigError, match="decodes given its condition"):
+        m.decode(torch.from_numpy(z))
+
+
 def test_embedded_labels_train_and_sample_their_class(labelled, tmp_path, capsys):
     _, path, _, _ = labelled
     run = tmp_path / "emb"
@@ -156,7 +173,8 @@ def test_completion_of_quadrants(tmp_path, capsys):
     "case",
     ["missing labels", "unseen class", "class of unconditional run", "vector wrong length",
      "vector NaN", "mask nothing", "mask everything", "complete unconditional",
-     "embedding without labels", "condition columns of a non-CSV"],
+     "embedding without labels", "condition columns of a non-CSV", "decode without a class",
+     "empty class list"],
 )  # fmt: skip
 def test_bad_conditional_input_is_one_line(case, labelled, class_run, tmp_path, capsys):
     root, path, x, y = labelled
@@ -187,6 +205,20 @@ def test_bad_conditional_input_is_one_line(case, labelled, class_run, tmp_path, 
         np.save(tmp_path / "m.npy", np.full(16, 0 if "nothing" in case else 1))
         args = ["train", "--data", path, "--condition", f"mask:{tmp_path / 'm.npy'}", "--out", out]
         want = "observes " + ("nothing" if "nothing" in case else "everything")
+    elif case == "decode without a class":
+        np.save(tmp_path / "z.npy", np.zeros((3, 2), np.float32))
+        args = [
+            "decode",
+            class_run.run_dir,
+            "--latents",
+            tmp_path / "z.npy",
+            "--out",
+            tmp_path / "d.npy",
+        ]
+        want = "give --class"
+    elif case == "empty class list":
+        args = ["sample", class_run.run_dir, "--class", ",", "--out", tmp_path / "s.png"]
+        want = "no class given"
     elif case == "embedding without labels":
         args = ["train", "--data", path, "--condition-embedding", "2", "--out", out]
         want = "needs --condition labels"
@@ -201,3 +233,31 @@ def test_bad_conditional_input_is_one_line(case, labelled, class_run, tmp_path, 
     assert code == 2 and want in err and err.count("\n") == 1, err
     assert "Traceback" not in err and not out.exists()
     assert _snapshot(class_run.run_dir) == before
+
+
+def test_a_mask_runs_log_jacobian_covers_only_the_scored_columns(tmp_path, capsys):
+    """Standardised columns, half observed: log p(x_missing | x_observed) in the data's units
+    moves by −Σ log std over the *missing* columns only — in evaluate, score and ONNX alike."""
+    from vaekit.inference.scores import anomaly_scores
+    from vaekit.inference.units import model_log_jacobian
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(300, 6)) * [1, 10, 100, 2, 20, 200]).astype(np.float32)
+    np.savez(tmp_path / "d.npz", train=x)
+    np.save(tmp_path / "m.npy", np.array([1, 1, 1, 0, 0, 0]))
+    run = vaekit.train(data=str(tmp_path / "d.npz"), condition=f"mask:{tmp_path / 'm.npy'}",
+                       likelihood="gaussian-shared", hidden="8", latent_dim=2, epochs=2,
+                       out=tmp_path / "r", quiet=True)  # fmt: skip
+    t = run.transform
+    assert t is not None and len(t.scale) == 6  # standardised per column
+    want = -float(np.log(np.asarray(t.scale)[3:]).sum())
+    assert model_log_jacobian(run.model, t) == pytest.approx(want)
+    xm = vaekit.load_dataset(run.config.data).test[:20]
+    a = vaekit.evaluate(run.model, xm, importance_samples=10, repeats=1, refine_steps=0,
+                        quiet=True)  # fmt: skip
+    b = vaekit.evaluate(run.model, xm, importance_samples=10, repeats=1, refine_steps=0,
+                        transform=t, quiet=True)  # fmt: skip
+    assert b["elbo"] - a["elbo"] == pytest.approx(want, rel=1e-6)
+    s0 = anomaly_scores(run.model, xm, importance_samples=0, refine_steps=0)
+    s1 = anomaly_scores(run.model, xm, importance_samples=0, refine_steps=0, transform=t)
+    np.testing.assert_allclose(s0["neg_elbo_nats"] - s1["neg_elbo_nats"], want, rtol=1e-6)

@@ -96,3 +96,28 @@ def test_bad_plot_input_is_one_line(case, runs, tmp_path, capsys):
     code, _, err = run_cli(args, capsys)
     assert code == 2 and want in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_a_conditional_interpolation_starts_and_ends_at_the_examples(tmp_path, monkeypatch,
+                                                                     capsys):  # fmt: skip
+    """Each end is decoded with its own example's class: the ends are the reconstructions."""
+    import torch
+
+    import vaekit.cli.plot as plot
+
+    run = vaekit.train(data="digits", condition="labels", prior="learned", epochs=2,
+                       latent_dim=2, hidden="16", out=tmp_path / "c", quiet=True)  # fmt: skip
+    seen = {}
+    monkeypatch.setattr(plot, "save_image_panel", lambda images, *a, **k: seen.update(x=images))
+    assert run_cli(["plot", run.run_dir, "--kind", "interpolate", "--pair", "3,40", "--steps",
+                    "4", "--out", tmp_path / "i.png"], capsys)[0] == 0  # fmt: skip
+    ds = vaekit.load_dataset(run.config.data)
+    rows = torch.from_numpy(
+        np.hstack([ds.test[[3, 40]], run.model.condition.index([str(v) for v in
+                                                                 ds.labels["test"][[3, 40]]])])
+    )  # fmt: skip
+    with torch.no_grad():
+        want = run.model.reconstruct(rows).numpy()
+    t = run.transform
+    want = t.invert(want) if t else want
+    np.testing.assert_allclose(seen["x"][[0, 3]], want, rtol=1e-5, atol=1e-4)

@@ -61,6 +61,10 @@ def test_slerp_keeps_the_radius_and_ends_where_asked():
     c = np.array([1.0, 0.0, 0.0]) * 4  # parallel to a, twice as long: the straight line
     np.testing.assert_allclose(slerp(a, c, 3), lerp(a, c, 3), atol=1e-12)
     np.testing.assert_allclose(lerp(a, b, 3)[1], (a + b) / 2)
+    # opposite codes (always so in one dimension): no sphere path is defined; the line
+    np.testing.assert_allclose(
+        slerp(np.array([-1.0]), np.array([2.0]), 4), [[-1], [0], [1], [2]], atol=1e-12
+    )
     # the norm moves linearly between unequal radii
     np.testing.assert_allclose(np.linalg.norm(slerp(a, 3 * b, 3), axis=1), [2.0, 4.0, 6.0])
 

@@ -72,6 +72,10 @@ FUZZ = [
     ("post", "/api/decode", b'{"xy": [1, {"a": 1}]}'),
     ("post", "/api/decode", b'{"z": [0, 0, 0], "class": "3"}'),
     ("post", "/api/decode", b"{}"),
+    ("post", "/api/decode", b'{"z": [' + b"9" * 400 + b", 0, 0]}"),
+    ("get", "/api/interpolate?i=%2B-1&j=2", None),
+    ("get", "/api/interpolate?i=--1&j=2", None),
+    ("get", "/api/samples?n=%C2%B2", None),
     ("post", "/api/decode", b"[" * 5000 + b"]" * 5000),
     ("post", "/api/decode", b'{"z": [' + b"0," * 40000 + b"0]}"),
     ("get", "/api/decode", None),
@@ -91,7 +95,7 @@ FUZZ = [
 
 
 def test_fuzzed_requests_get_4xx_and_the_server_keeps_working(explorer):
-    client = TestClient(make_app(explorer), raise_server_exceptions=True)
+    client = TestClient(make_app(explorer, ("testserver",)), raise_server_exceptions=True)
     rng = np.random.default_rng(0)
     for method, path, body in FUZZ:
         r = client.post(path, content=body) if method == "post" else client.get(path)
@@ -113,6 +117,8 @@ def test_fuzzed_requests_get_4xx_and_the_server_keeps_working(explorer):
     assert ok.status_code == 200 and len(ok.json()["values"]) == 64
     page = client.get("/")
     assert page.status_code == 200 and "explorer.js" in page.text
+    # another Host (a DNS-rebinding page) is refused
+    assert client.get("/api/info", headers={"host": "evil.example"}).status_code == 400
 
 
 def test_bad_requests_are_bad_requests(explorer):

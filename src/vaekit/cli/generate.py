@@ -155,7 +155,11 @@ def encode(run_dir: str, data: str | None, data_dir: str | None, split: str, out
 @click.argument("run_dir")
 @click.option("--latents", type=click.Path(), required=True, help="Z.npy of shape (N, latent_dim).")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="X.npy or X.png")
-def decode(run_dir: str, latents: str, out: str) -> None:
+@click.option("--class", "classes", metavar="C",
+              help="Class-conditional runs: decode every latent as this class.")  # fmt: skip
+@click.option("--condition", "vectors", type=click.Path(dir_okay=False), metavar="FILE.npy",
+              help="Vector-conditional runs: one condition row for all latents, or one each.")  # fmt: skip
+def decode(run_dir: str, latents: str, out: str, classes: str | None, vectors: str | None) -> None:
     """Decoder means at given latents, in the data's units and shape."""
     check_output(Path(out), (".png", ".npy"))
     run = load_run(run_dir)
@@ -166,7 +170,19 @@ def decode(run_dir: str, latents: str, out: str) -> None:
     if raw.ndim != 2 or raw.shape[1] != L:
         raise DataError(f"{latents} has shape {raw.shape}; this model needs (N, {L}) latents")
     z, _ = check_array(raw, str(latents))  # numeric, non-empty, finite -> float32
+    c = condition_rows(run, classes, vectors, 1)  # (M, P) or None
+    if c is not None and len(c) not in (1, len(z)):
+        raise DataError(f"{vectors or classes}: {len(c)} conditions for {len(z)} latents; give "
+                        "one, or one per latent")  # fmt: skip
+    cond = run.model.condition
     with torch.inference_mode():
-        x = run.model.likelihood.mean(run.model.decoder_output(torch.from_numpy(z))).numpy()
+        f = (
+            None
+            if c is None
+            else cond.features_of(  # type: ignore[union-attr]
+                None, torch.from_numpy(np.repeat(c, len(z), 0) if len(c) == 1 else c)
+            )
+        )
+        x = run.model.likelihood.mean(run.model.decoder_output(torch.from_numpy(z), f)).numpy()
     save_examples(run, x, Path(out))
     click.echo(f"wrote {x.shape[0]} decoded examples to {out}")

@@ -124,15 +124,27 @@ def _features(run: Run, n: int, opts: dict[str, Any]) -> torch.Tensor | None:
     return cond.features_of(None, torch.from_numpy(c))
 
 
-def _decode(run: Run, z: np.ndarray, opts: dict[str, Any]) -> np.ndarray:
-    """Decoder means (N, D) in the data's own units at latents z (N, L)."""
+def _decode(run: Run, z: np.ndarray, opts: dict[str, Any],
+            f: torch.Tensor | None = None) -> np.ndarray:  # fmt: skip
+    """Decoder means (N, D) in the data's own units at latents z (N, L), with condition
+    features f (N, F) (default: from --class, or the first class, or the training mean)."""
     if run.config.model.image_shape is None:
         raise ConfigError(f"{run.run_dir} models flat rows, not images: decoded pictures need "
                           "image data (train with --image-shape H,W)")  # fmt: skip
     with torch.inference_mode():
         zt = torch.from_numpy(z.astype(np.float32))
-        x = run.model.decode(zt, _features(run, len(z), opts)).mean.numpy()
+        f = _features(run, len(z), opts) if f is None else f
+        x = run.model.decode(zt, f).mean.numpy()
     return in_data_units(run, x)
+
+
+def _own_features(run: Run, rows: np.ndarray, opts: dict[str, Any]) -> torch.Tensor | None:
+    """(n, F) the examples' own condition features, unless --class asks for another class;
+    None for an unconditional run."""
+    if run.model.condition is None or opts["klass"] is not None:
+        return None
+    with torch.inference_mode():
+        return run.model.parts(torch.from_numpy(rows))[1]
 
 
 def _panel(run: Run, images: np.ndarray, ncol: int, out: Path, title: str, **kw: Any) -> None:
@@ -179,7 +191,12 @@ def _interpolate(run: Run, rows: np.ndarray, labels: np.ndarray | None, out: Pat
     a, b = posterior_means(run.model, rows[[i, j]])
     steps = opts["steps"]
     z = np.vstack([lerp(a, b, steps), slerp(a, b, steps)])  # (2 * steps, L)
-    _panel(run, _decode(run, z, opts), steps, out,
+    own = _own_features(run, rows[[i, j]], opts)  # (2, F): the path between the examples'
+    f = None  # conditions too (a soft class between two classes), unless --class is given
+    if own is not None:
+        t = torch.linspace(0, 1, steps, dtype=own.dtype)[:, None]
+        f = ((1 - t) * own[0] + t * own[1]).repeat(2, 1)  # (2 * steps, F)
+    _panel(run, _decode(run, z, opts, f), steps, out,
            f"from example {i} to example {j} (posterior means)", xlabel="t (0 → 1)",
            row_labels=["linear", "spherical"],
            col_labels=[f"{t:.2f}" for t in np.linspace(0, 1, steps)])  # fmt: skip
@@ -196,7 +213,10 @@ def _traverse(run: Run, rows: np.ndarray, labels: np.ndarray | None, out: Path,
     dims = order[: opts["dims"]]
     values = np.linspace(-opts["span"], opts["span"], opts["steps"])
     base = posterior_means(run.model, rows[[k]])[0]
-    _panel(run, _decode(run, traversal(base, dims, values), opts), len(values), out,
+    z = traversal(base, dims, values)
+    own = _own_features(run, rows[[k]], opts)  # the example's own condition
+    f = None if own is None else own.expand(len(z), -1)
+    _panel(run, _decode(run, z, opts, f), len(values), out,
            f"each dimension swept from example {k}'s code, most used first",
            xlabel="value of the swept dimension", ylabel=f"dimension ({what})",
            row_labels=[f"z{d} ({score[d]:.2f})" for d in dims],

@@ -25,11 +25,11 @@ def require_server() -> tuple[Any, Any]:
     return uvicorn, make_app
 
 
-def check_port(host: str, port: int) -> None:
-    """Refuse, in one line, a port that is taken or a host this machine cannot bind."""
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket (so --port 0 can say which port it got); a port that is
+    taken or a host this machine cannot bind is one line."""
     try:
-        with socket.create_server((host, port)):
-            pass
+        return socket.create_server((host, port))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise RunDirError(f"port {port} on {host} is in use; try --port {port + 1} (or "
@@ -57,13 +57,13 @@ def serve(run_dir: str, data: str | None, data_dir: str | None, split: str, host
     if rows.shape[0] < 2:
         raise DataError(f"the {split} split of {ds.name} has {rows.shape[0]} example(s); the "
                         "map needs at least 2")  # fmt: skip
-    check_port(host, port)
     try:
         explorer = Explorer(run, rows, ds.labels.get(split), max_points)
     except ValueError as e:
         raise ConfigError(f"{run_dir}: {e}") from None
-    config = uvicorn.Config(make_app(explorer), host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    click.echo(f"vaekit explorer of {run_dir}: http://{host}:{port or '(any free port)'}/ "
+    sock = listen(host, port)
+    app = make_app(explorer, ("127.0.0.1", "localhost", "::1", host))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    click.echo(f"vaekit explorer of {run_dir}: http://{host}:{sock.getsockname()[1]}/ "
                "(Ctrl-C stops it)")  # fmt: skip
-    server.run()
+    server.run(sockets=[sock])

@@ -77,10 +77,14 @@ class Transform:
         shift, scale = self._arrays()
         return np.asarray(x, dtype=np.float64) * scale + shift
 
-    def log_jacobian(self, dim: int) -> float:
-        """log p(x) − log p(x_model) for one example of ``dim`` columns: −Σ_d log scale_d."""
+    def log_jacobian(self, dim: int, scored: np.ndarray | None = None) -> float:
+        """log p(x) − log p(x_model) for one example of ``dim`` columns: −Σ_d w_d log scale_d,
+        with w the 0/1 ``scored`` weights (D,) of a density over some columns only (a mask
+        run's unobserved ones), else 1."""
         logs = np.log(np.asarray(self.scale, dtype=np.float64))
-        return -float(logs.sum() if len(self.scale) == dim else dim * logs[0])
+        per = logs if len(logs) == dim else np.full(dim, logs[0])  # (D,)
+        w = np.ones(dim) if scored is None else np.asarray(scored, dtype=np.float64)
+        return -float((per * w).sum())
 
     def describe(self) -> str:
         if self.kind == "8-bit":

@@ -28,20 +28,21 @@ import torch
 from torch import Tensor, nn
 
 from ..data.transform import Transform
+from ..inference.units import model_log_jacobian
 from ..models import VAE
 
 
 class _Units(nn.Module):
     """The run's preprocessing, x_model = (x − shift) / scale, and back, on (B, D) rows."""
 
-    def __init__(self, t: Transform | None, dim: int) -> None:
+    def __init__(self, t: Transform | None, model: VAE) -> None:
         super().__init__()
         shift, scale = (0.0,), (1.0,)
         if t is not None:
             shift, scale = t.shift, t.scale
         self.register_buffer("shift", torch.tensor(shift, dtype=torch.float32))
         self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
-        self.log_jacobian = 0.0 if t is None else t.log_jacobian(dim)
+        self.log_jacobian = model_log_jacobian(model, t)  # over the scored dimensions
 
     def to_model(self, x: Tensor) -> Tensor:
         return (x - self.shift) / self.scale
@@ -77,7 +78,7 @@ class _Graph(nn.Module):
     def __init__(self, model: VAE, transform: Transform | None) -> None:
         super().__init__()
         self.model = model
-        self.units = _Units(transform, model.input_dim)
+        self.units = _Units(transform, model)
         self.shape = ImageRows(model.config.image_shape)
 
     def _model_rows(self, x: Tensor, c: Tensor | None = None) -> Tensor:
@@ -115,5 +116,5 @@ class ScoreGraph(_Graph):
         q = self.model.encode(rows)
         z = q.base_dist.loc + q.base_dist.scale * noise  # (S, B, L)
         lj = self.model.log_joint(rows, z, q)
-        jac = 0.0 if self.model.likelihood.discrete else self.units.log_jacobian
+        jac = self.units.log_jacobian  # 0 for a discrete likelihood
         return lj.log_likelihood.mean(0) - lj.kl(z) + jac  # (B,)

@@ -25,7 +25,7 @@ from .diagnostics import bits_per_dim, latent_statistics, refined_estimates
 from .importance import as_input, batches, fitting_rows, generator_for, log_likelihood
 from .objectives import ELBO
 from .progress import Progress
-from .units import results_in_data_units
+from .units import model_log_jacobian, results_in_data_units
 
 
 @torch.inference_mode()
@@ -105,7 +105,8 @@ def evaluate(
         result.update(_refined(model, x, cfg, quiet, result, ll_each))
     result.update(latent_statistics(model, x))
     result["warnings"] = _warnings(result, cfg)
-    result = results_in_data_units(result, transform, dim, model.likelihood.discrete)
+    result = results_in_data_units(result, transform, dim, model.likelihood.discrete,
+                                   model_log_jacobian(model, transform))  # fmt: skip
     result["seconds"] = time.perf_counter() - t0
     return result
 

@@ -89,8 +89,8 @@ def slerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
         return lerp(a, b, steps)
     cos = float(np.clip(np.dot(a / na, b / nb), -1.0, 1.0))
     omega = np.arccos(cos)
-    if omega < 1e-6:  # parallel: the sphere's path is the line
-        return lerp(a, b, steps)
+    if omega < 1e-6 or np.pi - omega < 1e-6:  # parallel, or opposite (every great circle
+        return lerp(a, b, steps)  # joins them: none is the path; 1-D codes always are one)
     t = np.linspace(0.0, 1.0, steps)[:, None]
     direction = (np.sin((1 - t) * omega) * a / na + np.sin(t * omega) * b / nb) / np.sin(omega)
     return direction * ((1 - t) * na + t * nb)

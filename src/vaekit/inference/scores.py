@@ -34,6 +34,7 @@ from ..data.transform import Transform
 from ..models import VAE, rsample
 from .diagnostics import refined_estimates
 from .importance import as_input, batches, fitting_rows, generator_for, log_likelihood
+from .units import model_log_jacobian
 
 SCORES = ("nll_nats", "neg_elbo_nats", "neg_reconstruction_nats", "amortisation_gap_nats",
           "complexity_corrected_bits")  # fmt: skip
@@ -100,8 +101,7 @@ def anomaly_scores(
     """Per-example scores (see the module), each (N,) float64; ``x`` in the model's units."""
     model.eval()
     x = as_input(model, x)
-    jac = 0.0 if model.likelihood.discrete or transform is None else transform.log_jacobian(
-        model.input_dim)  # fmt: skip
+    jac = model_log_jacobian(model, transform)  # over the scored dimensions
     out: dict[str, np.ndarray] = {}
     if importance_samples > 0:
         ll = log_likelihood(model, x, importance_samples, seed=seed, quiet=quiet)
@@ -112,7 +112,9 @@ def anomaly_scores(
     if refine_steps > 0:
         refined = refined_estimates(model, x, steps=refine_steps, seed=seed + 2, quiet=quiet)
         out["amortisation_gap_nats"] = refined["elbo"].numpy() + jac + out["neg_elbo_nats"]
-    if "nll_nats" in out and model.likelihood.discrete and image_shape is not None:
+    masked = model.condition is not None and model.condition.scored() is not None
+    if "nll_nats" in out and model.likelihood.discrete and image_shape is not None and not masked:
+        # (a mask run's −log p(x_missing | x_observed) is no code length of the whole image)
         xs = x[:, : model.input_dim].cpu().numpy()  # x without a condition's columns
         x_data = xs if transform is None else transform.invert(xs)
         levels = (0.0, 255.0) if transform is not None and transform.kind == "8-bit" else (

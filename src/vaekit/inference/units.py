@@ -23,8 +23,22 @@ LOG_DENSITIES = ("elbo", "reconstruction", "log_likelihood", "refined_elbo",
 WITH_BITS = ("elbo", "log_likelihood")  # result keys that have a *_bits_per_dim twin
 
 
+def model_log_jacobian(model: Any, t: Transform | None) -> float:
+    """The constant a log-density of ``model`` moves by in the data's units: over the
+    dimensions its likelihood scores (a mask run's unobserved ones); 0 for a discrete
+    likelihood or no preprocessing."""
+    if t is None or model.likelihood.discrete:
+        return 0.0
+    w = None if model.condition is None else model.condition.scored()
+    return t.log_jacobian(model.input_dim, None if w is None else w.detach().cpu().numpy())
+
+
 def results_in_data_units(
-    r: dict[str, Any], t: Transform | None, dim: int, discrete: bool = False
+    r: dict[str, Any],
+    t: Transform | None,
+    dim: int,
+    discrete: bool = False,
+    jacobian: float | None = None,
 ) -> dict[str, Any]:
     """Results computed in the model's units, stated in the data's own (``t``: the run's
     preprocessing, None for none); ``units`` says which.
@@ -42,7 +56,7 @@ def results_in_data_units(
         return r
     if t.kind == "8-bit":
         r = _no_bits(r)
-    jac = t.log_jacobian(dim)
+    jac = t.log_jacobian(dim) if jacobian is None else jacobian
     for key in LOG_DENSITIES:
         if key in r:
             r[key] += jac

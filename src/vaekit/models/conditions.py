@@ -138,12 +138,14 @@ class Labels(Condition):
     def index(self, names: list[str]) -> np.ndarray:
         """Class names (as the run recorded them) -> (N, 1) float32 indices; a DataError for
         a class the run never saw."""
+        if not names:
+            raise ConfigError("no class given: name one or more, e.g. --class 3 or --class 0,7")
         where = {c: i for i, c in enumerate(self.classes)}
         unknown = [n for n in names if n not in where]
         if unknown:
             raise DataError(f"class {unknown[0]!r} is not one this run was trained on "
                             f"({', '.join(self.classes)})")  # fmt: skip
-        return np.array([[where[n]] for n in names], dtype=np.float32)
+        return np.array([where[n] for n in names], dtype=np.float32).reshape(-1, 1)
 
 
 @CONDITIONS.register

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent
 
+from ..errors import ConfigError
 from .conditions import Condition, make_condition
 from .config import ModelConfig
 from .kl import kl_to_prior
@@ -149,6 +150,10 @@ class VAE(nn.Module):
 
     def decoder_output(self, z: Tensor, features: Tensor | None = None) -> Tensor:
         """Raw decoder parameters (..., P*D) for latents (..., B, L) [and features (B, F)]."""
+        if features is None and self.condition is not None:
+            raise ConfigError(f"this model decodes given its condition "
+                              f"({self.config.condition}): pass its features, "
+                              "model.condition.features_of(x, c)")  # fmt: skip
         return run_decoder(self.decoder, z, features)
 
     def decode(self, z: Tensor, features: Tensor | None = None) -> Distribution:

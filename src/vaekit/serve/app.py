@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -27,24 +29,34 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise BadRequest(f"the body is larger than {MAX_BODY} bytes")
+    """The JSON body, read no further than MAX_BODY bytes (a huge upload is refused as it
+    arrives, not after it is held in memory)."""
+    too_big = BadRequest(f"the body is larger than {MAX_BODY} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_big
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise too_big
     try:
         return json.loads(raw, parse_constant=lambda c: float("nan"))  # NaN: refused later
     except (ValueError, RecursionError):
         raise BadRequest("the body is not JSON") from None
 
 
-def make_app(explorer: Explorer) -> Starlette:
-    """The application serving ``explorer``; run it with uvicorn."""
+def make_app(explorer: Explorer, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Starlette:
+    """The application serving ``explorer``; run it with uvicorn. Requests naming another
+    Host than ``hosts`` are refused (400), so a web page elsewhere cannot reach the explorer
+    through a DNS name it rebinds to 127.0.0.1."""
 
     def answer(fn: Callable[[Request], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
                 return JSONResponse(await fn(request))
-            except BadRequest as e:
-                return _error(400, str(e))
+            except (BadRequest, ValueError, OverflowError) as e:  # a value the checks missed
+                return _error(400, str(e) if isinstance(e, BadRequest) else "bad request")
 
         return endpoint
 
@@ -91,4 +103,5 @@ def make_app(explorer: Explorer) -> Starlette:
         Route("/api/samples", answer(samples)),
         Route("/api/anomalies", answer(anomalies)),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error},
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])  # fmt: skip

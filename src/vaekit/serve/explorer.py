@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,10 @@ class BadRequest(ValueError):
 def number(value: Any, name: str, lo: float = -LIMIT, hi: float = LIMIT) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadRequest(f"{name} must be a number")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        v = math.inf
     if not math.isfinite(v) or not lo <= v <= hi:
         raise BadRequest(f"{name} must be a finite number in [{lo:g}, {hi:g}]")
     return v
@@ -40,11 +44,10 @@ def number(value: Any, name: str, lo: float = -LIMIT, hi: float = LIMIT) -> floa
 
 def whole(value: Any, name: str, lo: int, hi: int) -> int:
     """A whole number in [lo, hi], given as a JSON integer or a query string of digits."""
-    text = value.strip() if isinstance(value, str) else None
     if isinstance(value, int) and not isinstance(value, bool):
         v = value
-    elif text and len(text) < 20 and text.lstrip("+-").isdigit():
-        v = int(text)
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,18}", value.strip()):
+        v = int(value.strip())
     else:
         raise BadRequest(f"{name} must be a whole number")
     if not lo <= v <= hi:
@@ -127,10 +130,12 @@ class Explorer:
         return cond.features_of(None, torch.from_numpy(c))
 
     @torch.inference_mode()
-    def decode(self, z: np.ndarray, klass: Any = None) -> np.ndarray:
-        """Decoder means (N, D) in the data's own units at latents z (N, L)."""
-        out = self.model.decode(torch.from_numpy(z.astype(np.float32)),
-                                self.features(klass, len(z))).mean.numpy()  # fmt: skip
+    def decode(self, z: np.ndarray, klass: Any = None, f: torch.Tensor | None = None
+               ) -> np.ndarray:  # fmt: skip
+        """Decoder means (N, D) in the data's own units at latents z (N, L), with features f
+        (N, F), or those of ``klass`` (default: the first class, or the training mean)."""
+        f = self.features(klass, len(z)) if f is None else f
+        out = self.model.decode(torch.from_numpy(z.astype(np.float32)), f).mean.numpy()
         t = self.run.transform
         return t.invert(out) if t is not None else out
 
@@ -162,7 +167,14 @@ class Explorer:
         k = whole(steps, "steps", 2, MAX_IMAGES // 2)
         za, zb = self.z[a], self.z[b]
         paths = {"linear": lerp(za, zb, k), "spherical": slerp(za, zb, k)}
-        return {name: [self.png(x) for x in self.decode(z, klass)] for name, z in paths.items()}
+        f = None
+        if self.model.condition is not None and klass is None:  # the examples' own conditions,
+            with torch.inference_mode():  # and the path between them (a soft class)
+                own = self.model.parts(torch.from_numpy(self.rows[[a, b]]))[1]  # (2, F)
+            t = torch.linspace(0, 1, k, dtype=own.dtype)[:, None]
+            f = (1 - t) * own[0] + t * own[1]  # (k, F)
+        return {name: [self.png(x) for x in self.decode(z, klass, f)]
+                for name, z in paths.items()}  # fmt: skip
 
     def samples(self, n: Any, seed: Any, klass: Any = None) -> dict[str, Any]:
         k = whole(n, "n", 1, MAX_IMAGES)

@@ -75,6 +75,8 @@ def data_fingerprint(dataset: Dataset) -> str:
         h.update(str((a.shape, np.dtype(np.float32).str)).encode())
         for chunk in dataset.chunks(split):
             h.update(np.ascontiguousarray(chunk).data)
+        if dataset.conditions is not None:  # a conditional run's c is data too (unconditional
+            h.update(np.ascontiguousarray(dataset.conditions[split], np.float32).data)  # as before)
     return h.hexdigest()
 
 

@@ -143,8 +143,8 @@ function strip(target, images, captions) {
 
 async function interpolate() {
   try {
-    const k = klass(), q = new URLSearchParams({ i: $("from").value, j: $("to").value, steps: "10" });
-    if (k !== undefined) q.set("class", k);
+    // decoded with the two examples' own classes (and the path between them), not the chooser's
+    const q = new URLSearchParams({ i: $("from").value, j: $("to").value, steps: "10" });
     const out = await api("/api/interpolate?" + q);
     $("paths").innerHTML = "";
     for (const name of ["linear", "spherical"]) {
@@ -178,8 +178,12 @@ function legend() {
   const names = state.info.classes;
   if (!state.labels) return;
   const seen = [...new Set(state.labels)].sort((a, b) => a - b).slice(0, 20);
-  $("legend").innerHTML = seen.map((l) =>
-    `<span><i style="background:${PALETTE[l % 10]}"></i>${names ? names[l] : l}</span>`).join("");
+  for (const l of seen) {  // names come from the data: text, never HTML
+    const span = document.createElement("span"), dot = document.createElement("i");
+    dot.style.background = PALETTE[l % 10];
+    span.append(dot, document.createTextNode(names ? names[l] : String(l)));
+    $("legend").appendChild(span);
+  }
 }
 
 async function start() {
@@ -192,7 +196,11 @@ async function start() {
     $("to").max = $("from").max = String(state.info.points - 1);
     if (state.info.classes) {
       $("class-row").hidden = false;
-      $("class").innerHTML = state.info.classes.map((c) => `<option>${c}</option>`).join("");
+      for (const c of state.info.classes) {  // names come from the data: text, never HTML
+        const o = document.createElement("option");
+        o.textContent = c;
+        $("class").appendChild(o);
+      }
       $("class").addEventListener("change", () => state.z && decode({ z: state.z }));
     }
     frame(); drawMap(); legend(); buildSliders();
