@@ -3,7 +3,7 @@
 Run from the repository root:
 
     python benchmarks/train_speed.py [--epochs 10] [--repeats 3] [--threads 1,2] [--scaling]
-                                     [--memory]
+                                     [--memory] [--precision fp32,bf16]
 
 Contenders are interleaved within each repeat; the script prints median seconds per epoch, the
 ratios vaekit/floor and reference/vaekit, and the test ELBO both reach after the same epochs;
@@ -174,10 +174,11 @@ def reference(
 
 
 def ours(ds: vaekit.Dataset, epochs: int, out: Path, h: int = H, latent: int = L,
-         batch: int = B, seed: int = 0) -> tuple[list[float], vaekit.Run]:  # fmt: skip
+         batch: int = B, seed: int = 0, precision: str = "fp32"
+         ) -> tuple[list[float], vaekit.Run]:  # fmt: skip
     run = vaekit.train(dataset=ds, data="binarized-mnist", out=out, overwrite=True, quiet=True,
                        epochs=epochs, hidden=str(h), latent_dim=latent, likelihood="bernoulli",
-                       batch_size=batch, lr=1e-3, seed=seed)  # fmt: skip
+                       batch_size=batch, lr=1e-3, seed=seed, precision=precision)  # fmt: skip
     return [m["train_seconds"] for m in run.metrics], run
 
 
@@ -185,6 +186,9 @@ def compare(ds: vaekit.Dataset, a: argparse.Namespace, tmp: Path) -> vaekit.VAE:
     """Floor, reference and vaekit, interleaved; prints the table; returns vaekit's model."""
     train, test = torch.from_numpy(ds.train), torch.from_numpy(ds.test)
     floor, adam, lim_t, ref_t, our_t, ref_e, our_e = [], [], [], [], [], [], []
+    extra = [p for p in a.precision.split(",") if p != "fp32"]
+    low_t: dict[str, list[float]] = {p: [] for p in extra}
+    low_e: dict[str, list[float]] = {p: [] for p in extra}
     for r in range(a.repeats):
         floor += [matmul_floor(train.shape[0]) for _ in range(3)]
         adam += [adam_floor(train.shape[0]) for _ in range(3)]
@@ -195,6 +199,10 @@ def compare(ds: vaekit.Dataset, a: argparse.Namespace, tmp: Path) -> vaekit.VAE:
         t, run = ours(ds, a.epochs, tmp / f"run{r}", seed=r)
         our_t += t
         our_e.append(float(vaekit.elbo_terms(run.model, ds.test)["elbo"].mean()))
+        for p in extra:  # interleaved with the rest; evaluation is float32 whatever trained
+            t, low = ours(ds, a.epochs, tmp / f"run{r}-{p}", seed=r, precision=p)
+            low_t[p] += t
+            low_e[p].append(float(vaekit.elbo_terms(low.model, ds.test)["elbo"].mean()))
     f, ad, lim, rt, ot = (statistics.median(v) for v in (floor, adam, lim_t, ref_t, our_t))
     print(f"{'':28}{'s/epoch':>10}")
     print(f"{'matmul floor':28}{f:10.3f}")
@@ -208,6 +216,11 @@ def compare(ds: vaekit.Dataset, a: argparse.Namespace, tmp: Path) -> vaekit.VAE:
     print(f"test ELBO after {a.epochs} epochs, seeds 0..{a.repeats - 1}: reference "
           f"{_mean_sd(ref_e)}, vaekit {_mean_sd(our_e)} nats; per seed "
           f"{[round(e, 2) for e in ref_e]} / {[round(e, 2) for e in our_e]}")  # fmt: skip
+    for p in extra:
+        pt = statistics.median(low_t[p])
+        print(f"vaekit.train --precision {p}: {pt:.3f} s/epoch = {pt / f:.2f} x the float32 "
+              f"floor, reference / vaekit-{p} = {rt / pt:.2f}; test ELBO {_mean_sd(low_e[p])} "
+              f"(fp32 {_mean_sd(our_e)}), per seed {[round(e, 2) for e in low_e[p]]}")  # fmt: skip
     return run.model
 
 
@@ -303,6 +316,8 @@ def main() -> None:
     ap.add_argument("--eval-k", type=int, default=5000)
     ap.add_argument("--scaling", action="store_true", help="also the cost-growth table")
     ap.add_argument("--memory", action="store_true", help="also peak RSS of `vaekit train`")
+    ap.add_argument("--precision", default="fp32",
+                    help="comma-separated training precisions of vaekit, e.g. fp32,bf16")  # fmt: skip
     a = ap.parse_args()
     ds = vaekit.load_dataset("binarized-mnist", data_dir=a.data_dir)
     with tempfile.TemporaryDirectory() as tmp:
