@@ -86,5 +86,9 @@ class ModelFileError(RunDirError):
     """Saved weights or a saved config are corrupt, truncated or inconsistent."""
 
 
+class PeerError(VaekitError):
+    """Another process of a data-parallel run stopped or cannot be reached."""
+
+
 class NumericalError(VaekitError, ArithmeticError):
     """Training produced NaN or Inf."""

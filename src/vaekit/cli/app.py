@@ -9,6 +9,7 @@ Commands are imported when they run (or show their own help), so ``vaekit --help
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -102,7 +103,9 @@ def _main(argv: list[str] | None, obj: dict[str, Any]) -> None:
         e.show()
         sys.exit(e.exit_code)
     except VaekitError as e:
-        click.echo(f"vaekit: error: {e}", err=True)
+        if os.environ.get("RANK", "0") in ("0", ""):  # of several data-parallel processes
+            # (torchrun), the first one speaks; reading the variable keeps torch unimported
+            click.echo(f"vaekit: error: {e}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
         click.echo("vaekit: interrupted", err=True)

@@ -10,6 +10,7 @@ import click
 from ..data import DataConfig
 from ..inference import make_objective
 from ..models import ModelConfig
+from ..runtime.processes import launcher_rank
 from ..training import TrainConfig
 from ..training import train as train_run
 from ..training.checkpoint import DEFAULT_CHECKPOINT_EVERY
@@ -40,6 +41,10 @@ def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_eve
     run = train_run(config=config_file, overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
                     quiet=quiet, threads=threads, tensorboard=tensorboard, **settings)  # fmt: skip
     s = run.summary or {}
+    if launcher_rank() > 0:  # one of several data-parallel processes: the first one speaks
+        if run.interrupted:
+            sys.exit(EXIT_INTERRUPTED)
+        return
     if run.already_finished:
         click.echo(f"{run.run_dir} already holds this finished run ({s.get('epochs_run', 0)} "
                    "epochs): nothing to do; add --resume --epochs N to continue it for longer")  # fmt: skip

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -39,5 +43,27 @@ def rsample(
     """
     base = q.base_dist
     shape = base.loc.shape if n is None else (n, *base.loc.shape)
-    eps = torch.randn(shape, generator=generator, dtype=base.loc.dtype, device=base.loc.device)
+    window = NOISE_WINDOW.get()
+    if window is None:
+        eps = torch.randn(shape, generator=generator, dtype=base.loc.dtype, device=base.loc.device)
+    else:  # this process's rows of a batch shared with others: draw the whole batch's noise
+        rows, start = window  # and keep its own rows, so every example gets the noise it
+        full = (*shape[:-2], rows, shape[-1])  # would get in a single process
+        eps = torch.randn(full, generator=generator, dtype=base.loc.dtype, device=base.loc.device)
+        eps = eps[..., start : start + shape[-2], :]
     return base.loc + base.scale * eps
+
+
+# (rows of the whole batch, this process's first row) while training data-parallel
+NOISE_WINDOW: ContextVar[tuple[int, int] | None] = ContextVar("noise_window", default=None)
+
+
+@contextmanager
+def noise_window(rows: int, start: int) -> Iterator[None]:
+    """Within it, :func:`rsample` draws noise for a batch of ``rows`` and keeps the rows from
+    ``start`` on: the shard of a batch one of several processes trains on."""
+    token = NOISE_WINDOW.set((rows, start))
+    try:
+        yield
+    finally:
+        NOISE_WINDOW.reset(token)

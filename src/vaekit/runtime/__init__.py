@@ -13,9 +13,10 @@ from __future__ import annotations
 from .allocator import keep_freed_memory
 from .entry import entry_point
 from .numerics import flush_denormals, flush_process_wide, flushing_denormals
-from .processes import is_main_process
+from .processes import agree, all_sum, is_main_process, launched, process_group, rank_and_size
 from .seeds import derived_seed
 from .threads import use_threads
 
-__all__ = ["derived_seed", "entry_point", "flush_denormals", "flush_process_wide",
-           "flushing_denormals", "is_main_process", "keep_freed_memory", "use_threads"]  # fmt: skip
+__all__ = ["agree", "all_sum", "derived_seed", "entry_point", "flush_denormals",
+           "flush_process_wide", "flushing_denormals", "is_main_process", "keep_freed_memory",
+           "launched", "process_group", "rank_and_size", "use_threads"]  # fmt: skip

@@ -48,12 +48,13 @@ class Position:
     seconds: float = 0.0  # training wall time before this process
     epoch_seconds: float = 0.0  # of the current epoch, before this process
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    processes: int = 1  # data-parallel processes that wrote it (resume under as many)
 
     def __post_init__(self) -> None:  # read back from a file: check, never trust
         def number(v: Any) -> bool:
             return isinstance(v, int | float) and not isinstance(v, bool)
 
-        for name in ("epoch", "step_in_epoch", "global_step", "best_epoch"):
+        for name in ("epoch", "step_in_epoch", "global_step", "best_epoch", "processes"):
             v = getattr(self, name)
             if not (number(v) and isinstance(v, int) and v >= 0):
                 raise ValueError(f"position.{name} is {v!r}")

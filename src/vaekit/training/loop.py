@@ -8,6 +8,7 @@ happens between epochs lives in :mod:`.epoch_end`; every file goes through :clas
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
@@ -16,9 +17,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import Dataset
-from ..errors import ConfigError, ModelFileError, NumericalError, flag, opt
+from ..errors import ConfigError, ModelFileError, NumericalError, RunDirError, flag, opt
 from ..inference import make_objective
 from ..models import VAE
+from ..models.posterior import noise_window
+from ..runtime import agree, all_sum, rank_and_size
 from ..runtime.precision import autocast, resolve_precision
 from .checkpoint import (
     CHECKPOINT_FILE,
@@ -56,6 +59,10 @@ class Trainer:
         self.config, self.dataset, self.files, self.quiet = config, dataset, files, quiet
         self.tensorboard = tensorboard
         self.precision = resolve_precision(config.train.precision, model.device)
+        self.rank, self.world = rank_and_size()  # data-parallel under torchrun: see _shard
+        if self.world > 1 and config.train.free_bits:
+            raise ConfigError(f"{opt('free_bits')} clamps a batch's mean KL per dimension, which "
+                              "no shard of the batch knows: train it in one process")  # fmt: skip
         self.epoch_log: TensorBoardLog | CsvLog | None = None
         self.model = model
         tc = config.train
@@ -73,7 +80,7 @@ class Trainer:
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
         self.gen = torch.Generator(device=self.device).manual_seed(tc.seed)
         self.every = every or Every()
-        self.pos = Position()
+        self.pos = Position(processes=self.world)
         self.perm: torch.Tensor | None = None  # (N,) this epoch's data order
         self.loss_sum = self._zero()
         self.stops = StopRequests()
@@ -92,6 +99,12 @@ class Trainer:
                 f"pass {flag('overwrite')} to start again"
             ) from None
         self.pos, self.loss_sum = ckpt.position, ckpt.loss_sum.to(self.device)
+        if self.pos.processes != self.world:
+            raise RunDirError(
+                f"{self.files.root} was checkpointed by {self.pos.processes} process(es); resume it "
+                f"with as many (torchrun --nproc-per-node {self.pos.processes}), or pass "
+                f"{flag('overwrite')} to start again"
+            )
         self.perm = None if ckpt.perm is None else ckpt.perm.to(self.device)
 
     def grow(self, before: TrainConfig) -> None:
@@ -112,7 +125,8 @@ class Trainer:
         self.run_t0 = time.perf_counter() - self.pos.seconds
         interrupted = False
         bar = tqdm(total=tc.epochs * self.steps_per_epoch, initial=self.pos.global_step,
-                   desc="training", unit="step", disable=self.quiet, dynamic_ncols=True)  # fmt: skip
+                   desc="training", unit="step", disable=self.quiet or self.rank > 0,
+                   dynamic_ncols=True)  # fmt: skip
         if self.tensorboard and self.pos.epoch <= tc.epochs:  # from the epoch this process writes
             self.epoch_log = make_epoch_log(self.files, self.pos.epoch)
         with self.stops:
@@ -147,30 +161,62 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         for i in range(self.pos.step_in_epoch, self.steps_per_epoch):
             idx = self.perm[i * tc.batch_size : (i + 1) * tc.batch_size]
-            xb = self.take_train(idx)  # (B, D) float32
+            mine, start, share = self._shard(idx)
+            xb = self.take_train(mine)  # (b, D) float32: this process's rows of the batch
             beta = warmup_beta(
                 tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
             )
-            with autocast(self.precision, self.device):  # the networks only; see runtime.precision
+            window = noise_window(len(idx), start) if self.world > 1 else contextlib.nullcontext()
+            with autocast(self.precision, self.device), window:  # autocast: the networks only
                 terms = self.objective(self.model, xb, self.gen, beta=beta)
-            if not torch.isfinite(terms.loss):
-                self._numerical_error(f"the loss became {terms.loss.item()}", i)
+            # one collective a step: the batch's loss sum, and whether any process saw a
+            # non-finite loss or was asked to stop (so all stop at the same step)
+            said = torch.tensor(
+                [
+                    float(terms.loss.detach()) * share * len(idx),
+                    float(not torch.isfinite(terms.loss)),
+                    float(self.stops.requested is not None),
+                ],
+                dtype=torch.float64,
+            )
+            all_sum(said)
+            if said[1] > 0:
+                self._numerical_error(
+                    f"the loss became {terms.loss.item() if self.world == 1 else 'NaN or Inf in a process'}",
+                    i,
+                )
             self.opt.zero_grad(set_to_none=True)
-            terms.loss.backward()
+            (terms.loss * share).backward()  # share = b/B: the batch mean once summed
+            if self.world > 1:
+                _sum_gradients(params)
             bad = _non_finite_gradient(self.model, params)
             if bad is not None:
                 self._numerical_error(f"the gradient of {bad} became NaN or Inf", i)
             self.opt.step()
             if self.schedule is not None:
                 self.schedule.step()
-            self.loss_sum += terms.loss.detach() * xb.shape[0]
+            self.loss_sum += said[0].to(self.loss_sum.device)
             self.pos.step_in_epoch, self.pos.global_step = i + 1, self.pos.global_step + 1
             bar.update(1)
-            if self.stops.requested is not None:
+            if said[2] > 0:
                 self._checkpoint()
                 raise _Stopped
             if self.every.due(self.pos.global_step):
                 self._checkpoint()
+
+    def _shard(self, idx: torch.Tensor) -> tuple[torch.Tensor, int, float]:
+        """This process's rows of the batch ``idx`` (a contiguous part, the first at ``start``)
+        and its share of the batch. A process left without rows (a last batch smaller than
+        the number of processes) computes the first row with share 0, so its random stream
+        and its collectives stay in step with the others."""
+        if self.world == 1:
+            return idx, 0, 1.0
+        parts = torch.tensor_split(idx, self.world)
+        start = sum(len(q) for q in parts[: self.rank])
+        mine = parts[self.rank]
+        if len(mine) == 0:
+            return idx[:1], 0, 0.0
+        return mine, start, len(mine) / len(idx)
 
     def _numerical_error(self, what: str, i: int) -> None:
         if self.files.exists(CHECKPOINT_FILE):
@@ -191,7 +237,11 @@ class Trainer:
         row = {
             "epoch": self.pos.epoch,
             "train_loss": float(self.loss_sum) / self.n_train,
-            **validation_row(self.model, self.objective, self.x_valid, self.config),
+            **agree(
+                validation_row(self.model, self.objective, self.x_valid, self.config)
+                if self.rank == 0
+                else None
+            ),  # computed once, by the main process
             "beta": warmup_beta(
                 tc.beta, tc.warmup_epochs, self.pos.global_step, self.steps_per_epoch
             ),
@@ -240,6 +290,17 @@ class Trainer:
         write_summary(self.files, s)
         run.interrupted, run.summary = interrupted, s
         return run
+
+
+def _sum_gradients(params: list[torch.Tensor]) -> None:
+    """Sum every process's gradients (each already weighted by its share of the batch), in one
+    collective over a flat buffer. The same parameters have gradients in every process."""
+    have = [p for p in params if p.grad is not None]
+    flat = torch._utils._flatten_dense_tensors([p.grad for p in have])
+    all_sum(flat)
+    for p, g in zip(have, torch._utils._unflatten_dense_tensors(flat, [p.grad for p in have]),
+                    strict=True):  # fmt: skip
+        p.grad.copy_(g)
 
 
 def _non_finite_gradient(model: VAE, params: list[torch.Tensor]) -> str | None:

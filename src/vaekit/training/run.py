@@ -18,10 +18,16 @@ import torch
 from ..configuration import quiet_from
 from ..data import Dataset, canonical_name, from_memory, load_dataset, locate
 from ..data.transform import Transform
-from ..errors import ConfigError, RunDirError, flag, opt, render
+from ..errors import ConfigError, RunDirError, VaekitError, flag, opt, render
 from ..models import VAE
-from ..runtime import entry_point, use_threads
-from .checkpoint import CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, parse_every, read_checkpoint
+from ..runtime import agree, all_sum, entry_point, rank_and_size, use_threads
+from .checkpoint import (
+    CHECKPOINT_FILE,
+    DEFAULT_CHECKPOINT_EVERY,
+    data_fingerprint,
+    parse_every,
+    read_checkpoint,
+)
 from .conditioning import conditioned
 from .config import GROWABLE, RunConfig
 from .loop import Trainer
@@ -111,6 +117,43 @@ def _dir_state(out: Path, config: RunConfig, overwrite: bool, growing: bool = Fa
         if (out / CHECKPOINT_FILE).exists():
             return RESUME
     return FRESH
+
+
+def _check_processes(config: RunConfig, dataset: Dataset) -> None:
+    """Data-parallel processes must train one run: the same settings and data, and at least
+    one training example each. A disagreement is refused by every process alike."""
+    rank, size = rank_and_size()
+    if size == 1:
+        return
+    mine = config.to_json() + data_fingerprint(dataset)
+    differ = torch.tensor([float(agree(mine) != mine)], dtype=torch.float64)
+    if all_sum(differ)[0] > 0:
+        raise ConfigError(f"the {size} processes were started with different settings or data "
+                          "(config.json and the data's digest differ); start them with one "
+                          "command")  # fmt: skip
+    n = dataset.size("train")
+    if size > n:
+        raise ConfigError(f"{size} processes for {n} training example(s): each process needs "
+                          "at least one; use fewer processes")  # fmt: skip
+
+
+def _agreed_state(files: RunFiles, out: Path, config: RunConfig, overwrite: bool, resume: bool
+                  ) -> tuple[str | None, bool, VaekitError | None]:  # fmt: skip
+    """(state of ``out``, whether the run grows, the refusal if any), read by the main process
+    and agreed by all: data-parallel processes must not each read a directory that the main
+    one is about to write."""
+    state, grown, refused = None, False, None
+    if files.writes:
+        try:
+            state = _dir_state(out, config, overwrite, growing=resume)
+            grown = resume and read_config(out).train != config.train
+        except VaekitError as e:
+            refused = e
+    state, grown, said = agree((state, grown, None if refused is None else
+                                (type(refused).__name__, str(refused))))  # fmt: skip
+    if refused is None and said is not None:  # another process's refusal, as one line
+        refused = RunDirError(said[1])
+    return state, grown, refused
 
 
 def _resume_config(
@@ -235,6 +278,7 @@ def train(
     transform = config.data.transform
     dataset = dataset.with_transform(Transform.from_dict(transform) if transform else None)
     dataset = conditioned(dataset, config.model)  # c beside x in a conditional model's inputs
+    _check_processes(config, dataset)
     model = build_model(config)  # before touching the run directory: --init-from may fail
     model.likelihood.check_dataset(dataset)
     files = RunFiles(out)  # decides whether this process writes (only the main one does)
@@ -242,8 +286,10 @@ def train(
         _writable_dir(out)
     # Two processes training one directory would interleave checkpoints.
     with run_lock(out) if files.writes else contextlib.nullcontext():
-        state = _dir_state(out, config, overwrite, growing=resume)
-        grown = resume and read_config(out).train != config.train
+        # the main process reads the directory; the others (data-parallel) are told
+        state, grown, refused = _agreed_state(files, out, config, overwrite, resume)
+        if refused is not None:
+            raise refused
         if state == FINISHED and not grown:
             run = load_run(out)
             run.already_finished = True
@@ -254,7 +300,7 @@ def train(
                 + (" (it finished before vaekit kept a finished run's final state; start a "
                    f"new run from its weights with {opt('init_from')})" if state == FINISHED else "")
             )  # fmt: skip
-        if not quiet:  # said once the run is sure to start, so a refusal stays one line
+        if not quiet and files.writes:  # said once the run is sure to start (one line if not)
             lines = [
                 f"{n_threads} thread(s) ({opt('threads', 'N')} to change)",
                 *(f"note: {n}" for n in notes),

@@ -1,0 +1,135 @@
+"""Data-parallel training under torchrun (issue 19), on CPU with gloo over loopback: two
+processes end where one does; a stop or a lost process is clean and resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+import vaekit
+
+RUN = ["--data", "digits", "--hidden", "16", "--latent-dim", "3", "--batch-size", "64",
+       "--checkpoint-every", "epoch", "--quiet"]  # fmt: skip
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+
+
+def _port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        return s.getsockname()[1]
+
+
+def _launch(n: int, args: list, **kw) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1", VAEKIT_DIST_TIMEOUT="20")
+    cmd = [str(TORCHRUN), "--nproc-per-node", str(n), "--master-addr", "127.0.0.1",
+           "--master-port", str(_port()), "-m", "vaekit", "train", *map(str, args)]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kw)  # fmt: skip
+
+
+def _run(n: int, args: list, timeout: float = 180) -> subprocess.CompletedProcess:
+    p = _launch(n, args)
+    out, err = p.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def _weights(d: Path) -> dict:
+    return load_file(d / "model.safetensors")
+
+
+def _close(a: Path, b: Path, rel: float) -> None:
+    wa, wb = _weights(a), _weights(b)
+    for k in wa:
+        scale = max(float(np.abs(wa[k]).max()), 1e-12)
+        assert float(np.abs(wa[k] - wb[k]).max()) / scale <= rel, k
+
+
+def _rows(d: Path) -> list[dict]:
+    return [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]
+
+
+pytestmark = pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed")
+
+
+def test_two_processes_end_where_one_does(tmp_path):
+    done = _run(2, [*RUN, "--epochs", "3", "--out", tmp_path / "two"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("trained:") == 1  # one process speaks
+    vaekit.train(data="digits", hidden="16", latent_dim=3, batch_size=64, epochs=3,
+                 out=tmp_path / "one", quiet=True, threads=1)  # fmt: skip
+    _close(tmp_path / "one", tmp_path / "two", 1e-5)
+    for a, b in zip(_rows(tmp_path / "one"), _rows(tmp_path / "two"), strict=True):
+        for key in ("train_loss", "valid_elbo", "valid_kl", "lr", "beta"):
+            assert a[key] == pytest.approx(b[key], rel=1e-6), key
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["epochs_run"] == 3 and not summary["interrupted"]
+
+
+def _wait_rows(d: Path, n: int, p: subprocess.Popen, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if (d / "metrics.jsonl").exists() and len(_rows(d)) >= n:
+            return
+        assert p.poll() is None, p.communicate()[1][-2000:]
+        time.sleep(0.05)
+    raise AssertionError(f"no {n} epochs in {limit} s")
+
+
+def test_sigterm_checkpoints_every_process_and_the_run_resumes(tmp_path):
+    args = [*RUN, "--epochs", "40", "--out", tmp_path / "r"]
+    p = _launch(2, args)
+    _wait_rows(tmp_path / "r", 3, p)
+    p.send_signal(signal.SIGTERM)  # to the launcher: it passes SIGTERM to both processes
+    _, err = p.communicate(timeout=60)
+    assert "interrupted:" in err or "checkpoint saved" in err or p.returncode != 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["interrupted"] and (tmp_path / "r" / "checkpoint.safetensors").exists()
+    stopped_at = summary["epochs_run"]
+    assert 3 <= stopped_at < 40
+    # another process count cannot resume it
+    one = subprocess.run([sys.executable, "-m", "vaekit", "train", *map(str, args)],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert one.returncode == 2 and "checkpointed by 2 process(es)" in one.stderr
+    assert one.stderr.count("\n") == 1
+    again = _run(2, args)  # the same command resumes
+    assert again.returncode == 0, again.stderr[-2000:]
+    straight = _run(2, [*RUN, "--epochs", "40", "--out", tmp_path / "straight"])
+    assert straight.returncode == 0
+    _close(tmp_path / "straight", tmp_path / "r", 1e-6)
+
+
+def test_a_killed_process_ends_the_others_and_the_run_resumes(tmp_path):
+    args = [*RUN, "--epochs", "30", "--out", tmp_path / "r"]
+    p = _launch(2, args)
+    _wait_rows(tmp_path / "r", 2, p)
+    workers = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
+    pids = [int(v) for v in workers.stdout.split()]
+    assert len(pids) == 2
+    os.kill(pids[1], signal.SIGKILL)
+    t0 = time.monotonic()
+    p.communicate(timeout=90)  # no hang: the launcher ends the other process
+    assert p.returncode != 0 and time.monotonic() - t0 < 90
+    again = _run(2, args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    straight = _run(2, [*RUN, "--epochs", "30", "--out", tmp_path / "straight"])
+    assert straight.returncode == 0
+    _close(tmp_path / "straight", tmp_path / "r", 1e-6)
+
+
+def test_more_processes_than_examples_is_one_line(tmp_path):
+    x = np.random.default_rng(0).integers(0, 2, size=(5, 6), dtype=np.uint8)
+    np.savez(tmp_path / "tiny.npz", train=x[:2], valid=x[2:4], test=x[4:])
+    done = _run(3, ["--data", tmp_path / "tiny.npz", "--hidden", "4", "--latent-dim", "2",
+                    "--epochs", "1", "--out", tmp_path / "r", "--quiet"])  # fmt: skip
+    assert done.returncode != 0
+    assert done.stderr.count("vaekit: error: 3 processes for 2 training example(s)") == 1
+    assert not (tmp_path / "r").exists()
