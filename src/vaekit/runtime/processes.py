@@ -91,6 +91,12 @@ def agree(value: Any) -> Any:
 def all_sum(t: torch.Tensor) -> torch.Tensor:
     """The sum of ``t`` over all ranks, in place (``t`` itself for a single process)."""
     if rank_and_size()[1] > 1:
+        dist = _dist()
+        nccl = dist.get_backend() == "nccl"  # NCCL reduces GPU tensors only, gloo CPU ones
+        on = torch.device("cuda", torch.cuda.current_device()) if nccl else torch.device("cpu")
+        u = t.to(on)
         with _collective():
-            _dist().all_reduce(t)
+            dist.all_reduce(u)
+        if u is not t:
+            t.copy_(u)
     return t

@@ -178,6 +178,7 @@ class Trainer:
                     float(self.stops.requested is not None),
                 ],
                 dtype=torch.float64,
+                device=self.device,
             )
             all_sum(said)
             if said[1] > 0:

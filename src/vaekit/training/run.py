@@ -126,7 +126,7 @@ def _check_processes(config: RunConfig, dataset: Dataset) -> None:
     if size == 1:
         return
     mine = config.to_json() + data_fingerprint(dataset)
-    differ = torch.tensor([float(agree(mine) != mine)], dtype=torch.float64)
+    differ = torch.tensor([float(agree(mine) != mine)], dtype=torch.float64, device="cpu")
     if all_sum(differ)[0] > 0:
         raise ConfigError(f"the {size} processes were started with different settings or data "
                           "(config.json and the data's digest differ); start them with one "
