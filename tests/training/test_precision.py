@@ -8,9 +8,10 @@ from safetensors.torch import load_file
 
 import vaekit
 from vaekit import VAE, ModelConfig
-from vaekit.runtime.precision import autocast, cpu_flags, resolve_precision
+from vaekit.runtime.precision import autocast, cpu_flags, native_bf16, resolve_precision
 
 CPU = torch.device("cpu")
+NATIVE = pytest.mark.skipif(not native_bf16(CPU), reason="this CPU has no native bf16")
 SMALL = dict(data="digits", hidden="16", latent_dim=3, seed=1, quiet=True, lr_schedule="constant")
 
 
@@ -19,7 +20,9 @@ def test_auto_takes_bf16_only_where_the_hardware_has_it(tmp_path):
     assert resolve_precision("auto", CPU, {"amx_bf16"}) == "bf16"
     assert resolve_precision("auto", CPU, {"avx2", "avx512f"}) == "fp32"
     assert resolve_precision("fp32", CPU, {"avx512_bf16"}) == "fp32"
-    assert resolve_precision("bf16", CPU, set()) == "bf16"  # asked for: emulated where not native
+    assert resolve_precision("bf16", CPU, {"avx512_bf16"}) == "bf16"
+    with pytest.raises(vaekit.ConfigError, match="needs hardware bf16.*fp32.* works here"):
+        resolve_precision("bf16", CPU, {"avx2"})  # emulated bf16 is slower, not faster
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512_bf16 avx2\n\n")
     assert cpu_flags(info) == {"fpu", "sse2", "avx512_bf16", "avx2"}
@@ -50,6 +53,7 @@ def test_networks_run_in_bf16_and_the_terms_in_float32(arch, cond):
     assert seen[-1] == torch.float32
 
 
+@NATIVE
 def test_bf16_training_keeps_float32_weights_and_learns_like_fp32(tmp_path):
     fp32 = vaekit.train(out=tmp_path / "fp32", epochs=30, precision="fp32", **SMALL)
     bf16 = vaekit.train(out=tmp_path / "bf16", epochs=30, precision="bf16", **SMALL)
@@ -63,6 +67,7 @@ def test_bf16_training_keeps_float32_weights_and_learns_like_fp32(tmp_path):
     assert same.summary["best_valid_score"] == b  # deterministic in bf16 too
 
 
+@NATIVE
 def test_a_bf16_run_resumes_to_the_same_weights(tmp_path):
     vaekit.train(out=tmp_path / "six", epochs=6, precision="bf16", **SMALL)
     vaekit.train(out=tmp_path / "grown", epochs=3, precision="bf16", **SMALL)

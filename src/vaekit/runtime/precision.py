@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import ConfigError, opt
+
 PRECISIONS = ("auto", "fp32", "bf16")
 BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
 
@@ -39,9 +41,17 @@ def native_bf16(device: torch.device, flags: set[str] | None = None) -> bool:
 
 
 def resolve_precision(name: str, device: torch.device, flags: set[str] | None = None) -> str:
-    """``auto`` -> ``bf16`` where native (see :func:`native_bf16`), else ``fp32``."""
+    """``auto`` -> ``bf16`` where native (see :func:`native_bf16`), else ``fp32``; ``bf16``
+    where it is not native is refused (emulated bf16 is slower than fp32, not faster)."""
+    native = native_bf16(device, flags)
     if name == "auto":
-        return "bf16" if native_bf16(device, flags) else "fp32"
+        return "bf16" if native else "fp32"
+    if name == "bf16" and not native:
+        found = ("no avx512_bf16 or amx_bf16 among this CPU's flags" if device.type == "cpu"
+                 else f"no native bf16 on {device}")  # fmt: skip
+        raise ConfigError(f"{opt('precision', 'bf16')} needs hardware bf16 ({found}); "
+                          f"{opt('precision', 'fp32')} works here, and "
+                          f"{opt('precision', 'auto')} picks it")  # fmt: skip
     return name
 
 
