@@ -194,3 +194,27 @@ def test_page_decodes_where_clicked_and_as_slid(explorer, served):
         assert d.find_element(By.ID, "decoded").get_attribute("src") != src
     finally:
         d.quit()
+
+
+def test_a_vector_conditional_run_decodes_the_asked_condition(tmp_path):
+    rng = np.random.default_rng(0)
+    x = (rng.random((200, 4, 4)) > 0.5).astype(np.uint8)
+    v = rng.normal(size=(200, 2)) * [1.0, 5.0] + [0.0, 3.0]
+    np.savez(tmp_path / "d.npz", train=x[:150], test=x[150:], train_cond=v[:150],
+             test_cond=v[150:])  # fmt: skip
+    vaekit.train(data=str(tmp_path / "d.npz"), condition="vector", prior="learned", hidden="8",
+                 latent_dim=2, epochs=2, out=tmp_path / "r", quiet=True)  # fmt: skip
+    run = vaekit.training.load_run(tmp_path / "r")
+    ds = vaekit.training.conditioning.conditioned(vaekit.load_dataset(run.config.data),
+                                                   run.config.model)  # fmt: skip
+    ex = Explorer(run, ds.inputs("test"), None)
+    assert ex.info()["condition_mean"] == pytest.approx(list(run.config.model.condition_mean))
+    out = ex.decoded({"z": [0.1, -0.2], "condition": [1.0, -4.0]})
+    m = run.model
+    with torch.no_grad():
+        f = m.condition.features_of(None, torch.tensor([[1.0, -4.0]]))
+        want = m.decode(torch.tensor([[0.1, -0.2]]), f).mean.numpy()[0]
+    np.testing.assert_allclose(out["values"], want, atol=1e-6)
+    for bad in ([1.0], [1.0, float("nan")], "x"):
+        with pytest.raises(BadRequest, match="condition"):
+            ex.decoded({"z": [0.0, 0.0], "condition": bad})

@@ -89,7 +89,9 @@ class Explorer:
                 "dims": [int(d) for d in self.order],
                 "activity": [float(a) for a in self.activity], "activity_name": self.activity_name,
                 "classes": self.classes, "points": len(self.rows), "axis": self.axis,
-                "run": self.run.run_dir.name}  # fmt: skip
+                "run": self.run.run_dir.name,
+                "condition_mean": (None if self.classes is not None or self.model.condition is None
+                                   else list(self.run.config.model.condition_mean))}  # fmt: skip
 
     def points(self) -> dict[str, Any]:
         return {"xy": np.round(self.xy, 5).tolist(),
@@ -115,13 +117,19 @@ class Explorer:
         raise BadRequest("give z (a latent) or xy (a position on the map)")
 
     def features(self, klass: Any, n: int) -> torch.Tensor | None:
+        """(n, F) features of a class name (labels), of a raw attribute vector (a list of
+        numbers; default the training mean), or None for an unconditional run."""
         cond = self.model.condition
         if cond is None:
             if klass is not None:
-                raise BadRequest("this run is not class-conditional")
+                raise BadRequest("this run is not conditional")
             return None
-        if self.classes is None:  # vectors: the training mean
-            c = np.repeat(np.asarray(self.run.config.model.condition_mean, np.float32)[None], n, 0)
+        if self.classes is None:  # attribute vectors
+            mean = self.run.config.model.condition_mean
+            if klass is not None and (not isinstance(klass, list) or len(klass) != len(mean)):
+                raise BadRequest(f"condition must be a list of {len(mean)} numbers")
+            v = mean if klass is None else [number(x, "condition") for x in klass]
+            c = np.repeat(np.asarray(v, np.float32)[None], n, 0)
         else:
             name = self.classes[0] if klass is None else klass
             if not isinstance(name, str) or name not in self.classes:
@@ -158,7 +166,7 @@ class Explorer:
         if not isinstance(body, dict):
             raise BadRequest("the body must be a JSON object")
         z = self.latent(body)
-        x = self.decode(z[None], body.get("class"))[0]
+        x = self.decode(z[None], body.get("class", body.get("condition")))[0]
         return {"z": z.tolist(), "image": self.png(x), "values": x.tolist()}
 
     def interpolate(self, i: Any, j: Any, steps: Any, klass: Any = None) -> dict[str, Any]:

@@ -26,6 +26,12 @@ async function api(path, body) {
   return data;
 }
 
+function condition() {  // {class} for a labels run, {condition: [numbers]} for vectors
+  if (state.info.classes) return { class: $("class").value };
+  if (state.info.condition_mean) return { condition: $("vector").value.split(",").map(Number) };
+  return {};
+}
+
 function klass() {
   return state.info.classes ? $("class").value : undefined;
 }
@@ -87,8 +93,7 @@ async function decode(body, marker) {
   if (state.busy) { state.pending = body; return; }
   state.busy = true;
   try {
-    const k = klass();
-    const out = await api("/api/decode", k === undefined ? body : { ...body, class: k });
+    const out = await api("/api/decode", { ...body, ...condition() });
     state.z = out.z;
     state.version += 1;
     $("decoded").src = out.image;
@@ -202,6 +207,11 @@ async function start() {
         $("class").appendChild(o);
       }
       $("class").addEventListener("change", () => state.z && decode({ z: state.z }));
+    }
+    if (state.info.condition_mean) {
+      $("vector-row").hidden = false;
+      $("vector").value = state.info.condition_mean.map((v) => Number(v).toPrecision(4)).join(", ");
+      $("vector").addEventListener("change", () => state.z && decode({ z: state.z }));
     }
     frame(); drawMap(); legend(); buildSliders();
     let dragging = false;
