@@ -133,3 +133,22 @@ def test_more_processes_than_examples_is_one_line(tmp_path):
     assert done.returncode != 0
     assert done.stderr.count("vaekit: error: 3 processes for 2 training example(s)") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_processes_started_with_different_settings_are_refused_alike(tmp_path):
+    """Two processes of one group (as a launcher would start them) that disagree on a setting:
+    both stop before training, the first saying why in one line, nothing written."""
+    port = _port()
+    procs = []
+    for rank, epochs in ((0, "2"), (1, "3")):
+        env = dict(os.environ, OMP_NUM_THREADS="1", RANK=str(rank), LOCAL_RANK=str(rank),
+                   WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                   VAEKIT_DIST_TIMEOUT="20")  # fmt: skip
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "vaekit", "train", *map(str, RUN), "--epochs", epochs,
+             "--out", tmp_path / "r"], env=env, stderr=subprocess.PIPE, text=True))  # fmt: skip
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [2, 2]
+    assert errs[0].count("\n") == 1 and "started with different settings" in errs[0]
+    assert errs[1] == ""  # the first process speaks for the group
+    assert not (tmp_path / "r").exists()
