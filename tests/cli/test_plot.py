@@ -80,7 +80,7 @@ def test_bad_plot_input_is_one_line(case, runs, tmp_path, capsys):
     elif case == "no metrics":
         args, want = ["plot", tmp_path, "--kind", "curves", "--out", out], "no training metrics"
     elif case == "class for plain run":
-        args, want = [*args, "--class", "3"], "not a class-conditional run"
+        args, want = [*args, "--class", "3"], "is not conditional"
     elif case == "flat rows":
         x = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
         np.save(tmp_path / "t.npy", x)

@@ -8,7 +8,9 @@ import torch
 from scipy.stats import norm
 
 from vaekit import VAE, ModelConfig
+from vaekit.errors import ConfigError, DataError
 from vaekit.inference.explore import (
+    condition_features,
     dims_by_activity,
     latent_grid,
     lerp,
@@ -79,12 +81,15 @@ def test_projection_is_the_codes_or_their_principal_components():
     z2 = rng.normal(size=(50, 2))
     np.testing.assert_array_equal(project(z2)[0], z2)
     z = rng.normal(size=(50, 4)) * [5.0, 2.0, 0.5, 0.1]
-    xy, axis = project(z)
+    xy, axis, pca = project(z)
     centred = z - z.mean(0)
     vt = np.linalg.svd(centred, full_matrices=False)[2]
     want = centred @ vt[:2].T  # independent: the SVD's first two directions
     np.testing.assert_allclose(np.abs(xy), np.abs(want), atol=1e-8)
     assert axis == "principal component"
+    np.testing.assert_allclose(pca.inverse_transform(xy[:3]), z.mean(0) + (want @ vt[:2])[:3],
+                               atol=1e-8)  # a map position back to its code  # fmt: skip
+    assert project(z2)[2] is None and project(z, "tsne")[2] is None
     assert project(z, "tsne")[0].shape == (50, 2)
     with pytest.raises(Exception, match="projection"):
         project(z, "umap")
@@ -99,3 +104,25 @@ def test_dimensions_are_ordered_by_their_mean_kl():
         kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).mean(0)
     np.testing.assert_allclose(score, kl.double().numpy(), rtol=1e-5)
     assert list(order) == list(np.argsort(-kl.numpy())) and name == "KL (nats)"
+
+
+def test_condition_features_name_a_class_or_a_vector_and_refuse_what_does_not_apply():
+    labels = _model(condition="labels", condition_classes=("a", "b", "c"))
+    np.testing.assert_array_equal(condition_features(labels, 2, "c"), [[0, 0, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(condition_features(labels, 1), [[1, 0, 0]])  # the first
+    with pytest.raises(DataError, match="'d' is not one"):
+        condition_features(labels, 1, "d")
+    with pytest.raises(ConfigError, match="classes, not on vectors"):
+        condition_features(labels, 1, vector=[1.0])
+    vector = _model(condition="vector", condition_mean=(1.0, 2.0), condition_std=(2.0, 4.0))
+    np.testing.assert_array_equal(condition_features(vector, 3), np.zeros((3, 2)))  # the mean
+    np.testing.assert_allclose(condition_features(vector, 1, vector=[3.0, 0.0]), [[1.0, -0.5]])
+    for bad in ([1.0], [1.0, float("nan")]):
+        with pytest.raises(ConfigError, match="2 finite numbers"):
+            condition_features(vector, 1, vector=bad)
+    assert condition_features(_model(), 4) is None
+    with pytest.raises(ConfigError, match="not conditional"):
+        condition_features(_model(), 1, "a")
+    mask = _model(condition="mask:m.npy", condition_mask=(0, 1))
+    with pytest.raises(ConfigError, match="observed part"):
+        condition_features(mask, 1)

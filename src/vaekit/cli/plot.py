@@ -13,6 +13,7 @@ import torch
 from ..errors import ConfigError, DataError
 from ..inference.explore import (
     PROJECTIONS,
+    condition_features,
     dims_by_activity,
     latent_grid,
     lerp,
@@ -22,7 +23,7 @@ from ..inference.explore import (
     traversal,
 )
 from ..inference.expost import posterior_means
-from ..models.conditions import Labels, Mask
+from ..models.conditions import Labels
 from ..training import load_run
 from ..training.rundir import Run, read_metrics
 from ..viz import save_curves, save_image_panel, save_latent_map
@@ -100,7 +101,7 @@ def _latents(run: Run, rows: np.ndarray, labels: np.ndarray | None, out: Path,
         labels, names = rows[keep, -1].astype(np.int64), list(model.condition.classes)
     elif labels is not None:
         labels = np.asarray(labels)[keep]
-    xy, axis = project(posterior_means(model, rows[keep]), opts["projection"], opts["seed"])
+    xy, axis, _ = project(posterior_means(model, rows[keep]), opts["projection"], opts["seed"])
     save_latent_map(xy, out, axis, f"posterior means E[z|x] of {len(keep)} examples "
                     f"(latent dim {model.latent_dim})", labels, names)  # fmt: skip
 
@@ -108,20 +109,10 @@ def _latents(run: Run, rows: np.ndarray, labels: np.ndarray | None, out: Path,
 def _features(run: Run, n: int, opts: dict[str, Any]) -> torch.Tensor | None:
     """(n, F) condition features to decode with: the asked (or first) class; the training
     mean for vectors; None for an unconditional run."""
-    cond = run.model.condition
-    if cond is None:
-        if opts["klass"] is not None:
-            raise ConfigError(f"{run.run_dir} is not a class-conditional run: --class does "
-                              "not apply")  # fmt: skip
-        return None
-    if isinstance(cond, Mask):
-        raise ConfigError(f"{run.run_dir} decodes only given an observed part: picture it "
-                          "with vaekit complete")  # fmt: skip
-    if isinstance(cond, Labels):
-        c = cond.index([opts["klass"] or cond.classes[0]] * n)
-    else:  # vectors at the training mean: standardised features 0
-        c = np.repeat(np.asarray(run.config.model.condition_mean, np.float32)[None], n, 0)
-    return cond.features_of(None, torch.from_numpy(c))
+    try:
+        return condition_features(run.model, n, opts["klass"])
+    except ConfigError as e:
+        raise ConfigError(f"{run.run_dir}: {e}") from None
 
 
 def _decode(run: Run, z: np.ndarray, opts: dict[str, Any],

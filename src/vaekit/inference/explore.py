@@ -5,36 +5,69 @@ between two codes, and sweeps of one dimension. Decoding and drawing are the cal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..errors import ConfigError, DataError
 from ..models import VAE
+from ..models.conditions import Labels, Mask
 from .diagnostics import latent_statistics
 from .importance import as_input
 
 PROJECTIONS = ("pca", "tsne")
 
 
-def project(z: np.ndarray, method: str = "pca", seed: int = 0) -> tuple[np.ndarray, str]:
-    """Codes (N, L) -> (N, 2) and the axes' name: the codes themselves when L = 2 (L = 1 gets
-    a zero second axis), else their first two principal components or a t-SNE embedding."""
+def project(z: np.ndarray, method: str = "pca", seed: int = 0) -> tuple[np.ndarray, str, Any]:
+    """Codes (N, L) -> (N, 2), the axes' name and the fitted PCA (None otherwise): the codes
+    themselves when L = 2 (L = 1 gets a zero second axis), else their first two principal
+    components or a t-SNE embedding. The PCA maps a map position back to a code."""
     if method not in PROJECTIONS:
         raise ConfigError(f"projection {method!r}: use one of {', '.join(PROJECTIONS)}")
     n, dim = z.shape
     if dim <= 2:
-        return (z if dim == 2 else np.hstack([z, np.zeros((n, 1))])), "z"
+        return (z if dim == 2 else np.hstack([z, np.zeros((n, 1))])), "z", None
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        return PCA(2, random_state=seed).fit_transform(z), "principal component"
+        pca = PCA(2, random_state=seed).fit(z)
+        return pca.transform(z), "principal component", pca
     from sklearn.manifold import TSNE
 
     if n < 5:
         raise DataError(f"t-SNE needs at least 5 points, got {n}")
     return TSNE(2, init="pca", perplexity=min(30.0, (n - 1) / 3), random_state=seed
-                ).fit_transform(z), "t-SNE"  # fmt: skip
+                ).fit_transform(z), "t-SNE", None  # fmt: skip
+
+
+def condition_features(model: VAE, n: int, klass: str | None = None,
+                       vector: Sequence[float] | None = None) -> Tensor | None:  # fmt: skip
+    """(n, F) condition features to decode with: of class ``klass`` (default the first) for
+    a class-conditional run, of the raw attribute ``vector`` (default the training mean) for a
+    vector run, None for an unconditional one. A ConfigError for what does not apply: a mask
+    run decodes only given an observed part."""
+    cond = model.condition
+    if cond is None:
+        if klass is not None or vector is not None:
+            raise ConfigError("this run is not conditional: a class or condition does not apply")
+        return None
+    if isinstance(cond, Mask):
+        raise ConfigError("a mask run decodes only given an observed part: use vaekit complete")
+    if isinstance(cond, Labels):
+        if vector is not None:
+            raise ConfigError("this run is conditioned on classes, not on vectors")
+        c = torch.from_numpy(cond.index([cond.classes[0] if klass is None else klass] * n))
+    else:
+        if klass is not None:
+            raise ConfigError("this run is conditioned on vectors, not on classes")
+        v = cond.mean if vector is None else torch.tensor(vector, dtype=torch.float32)
+        if v.shape != (cond.packed,) or not torch.isfinite(v).all():
+            raise ConfigError(f"a condition of this run is {cond.packed} finite numbers")
+        c = v.expand(n, -1)  # (n, C)
+    return cond.features_of(None, c)
 
 
 def dims_by_activity(model: VAE, rows: Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:

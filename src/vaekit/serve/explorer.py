@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..errors import ConfigError
 from ..inference.evaluation import elbo_terms
-from ..inference.explore import dims_by_activity, lerp, project, slerp
+from ..inference.explore import condition_features, dims_by_activity, lerp, project, slerp
 from ..inference.expost import posterior_means
 from ..models.conditions import Labels, Mask
 from ..training.rundir import Run
@@ -73,12 +74,7 @@ class Explorer:
             self.classes = list(model.condition.classes)
             self.labels = self.rows[:, -1].astype(np.int64)
         self.z = posterior_means(model, self.rows)  # (N, L)
-        self.xy, self.axis = project(self.z, "pca", seed)
-        self.pca = None
-        if model.latent_dim > 2:
-            from sklearn.decomposition import PCA
-
-            self.pca = PCA(2, random_state=seed).fit(self.z)
+        self.xy, self.axis, self.pca = project(self.z, "pca", seed)
         self.order, self.activity, self.activity_name = dims_by_activity(model, self.rows)
         self._anomaly: np.ndarray | None = None
 
@@ -119,23 +115,18 @@ class Explorer:
     def features(self, klass: Any, n: int) -> torch.Tensor | None:
         """(n, F) features of a class name (labels), of a raw attribute vector (a list of
         numbers; default the training mean), or None for an unconditional run."""
-        cond = self.model.condition
-        if cond is None:
-            if klass is not None:
-                raise BadRequest("this run is not conditional")
-            return None
-        if self.classes is None:  # attribute vectors
-            mean = self.run.config.model.condition_mean
-            if klass is not None and (not isinstance(klass, list) or len(klass) != len(mean)):
-                raise BadRequest(f"condition must be a list of {len(mean)} numbers")
-            v = mean if klass is None else [number(x, "condition") for x in klass]
-            c = np.repeat(np.asarray(v, np.float32)[None], n, 0)
-        else:
-            name = self.classes[0] if klass is None else klass
-            if not isinstance(name, str) or name not in self.classes:
-                raise BadRequest(f"class must be one of {', '.join(self.classes)}")
-            c = cond.index([name] * n)  # type: ignore[union-attr]
-        return cond.features_of(None, torch.from_numpy(c))
+        vector = None
+        if self.classes is None and klass is not None:  # attribute vectors, checked here
+            want = self.model.condition.packed if self.model.condition is not None else 0
+            if not isinstance(klass, list) or len(klass) != want:
+                raise BadRequest(f"condition must be a list of {want} numbers")
+            klass, vector = None, [number(x, "condition") for x in klass]
+        elif klass is not None and (not isinstance(klass, str) or klass not in self.classes):
+            raise BadRequest(f"class must be one of {', '.join(self.classes or ())}")
+        try:
+            return condition_features(self.model, n, klass, vector)
+        except ConfigError as e:
+            raise BadRequest(str(e)) from None
 
     @torch.inference_mode()
     def decode(self, z: np.ndarray, klass: Any = None, f: torch.Tensor | None = None

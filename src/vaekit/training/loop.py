@@ -54,7 +54,7 @@ class _Stopped(Exception):
 class Trainer:
     def __init__(
         self, config: RunConfig, dataset: Dataset, files: RunFiles, quiet: bool, model: VAE,
-        every: Every | None = None, tensorboard: bool = False,
+        every: Every | None = None, tensorboard: bool = False, fingerprint: str | None = None,
     ) -> None:  # fmt: skip
         self.config, self.dataset, self.files, self.quiet = config, dataset, files, quiet
         self.tensorboard = tensorboard
@@ -74,7 +74,7 @@ class Trainer:
         self.take_train = dataset.batches_from("train", self.device)  # idx -> (B, D) float32
         self.n_train = dataset.size("train")
         self.x_valid = dataset.reader("valid", self.device)
-        self.fingerprint = data_fingerprint(dataset)
+        self.fingerprint = fingerprint or data_fingerprint(dataset)  # the resumed data's digest
         self.steps_per_epoch = math.ceil(self.n_train / tc.batch_size)
         self.opt = make_optimizer(self.model, tc.lr, tc.weight_decay)
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)

@@ -119,13 +119,13 @@ def _dir_state(out: Path, config: RunConfig, overwrite: bool, growing: bool = Fa
     return FRESH
 
 
-def _check_processes(config: RunConfig, dataset: Dataset) -> None:
+def _check_processes(config: RunConfig, dataset: Dataset, fingerprint: str) -> None:
     """Data-parallel processes must train one run: the same settings and data, and at least
     one training example each. A disagreement is refused by every process alike."""
     rank, size = rank_and_size()
     if size == 1:
         return
-    mine = config.to_json() + data_fingerprint(dataset)
+    mine = config.to_json() + fingerprint
     differ = torch.tensor([float(agree(mine) != mine)], dtype=torch.float64, device="cpu")
     if all_sum(differ)[0] > 0:
         raise ConfigError(f"the {size} processes were started with different settings or data "
@@ -278,7 +278,8 @@ def train(
     transform = config.data.transform
     dataset = dataset.with_transform(Transform.from_dict(transform) if transform else None)
     dataset = conditioned(dataset, config.model)  # c beside x in a conditional model's inputs
-    _check_processes(config, dataset)
+    fingerprint = data_fingerprint(dataset)  # one pass over the data: checks and checkpoints
+    _check_processes(config, dataset, fingerprint)
     model = build_model(config)  # before touching the run directory: --init-from may fail
     model.likelihood.check_dataset(dataset)
     files = RunFiles(out)  # decides whether this process writes (only the main one does)
@@ -306,7 +307,7 @@ def train(
                 *(f"note: {n}" for n in notes),
             ]
             print("".join(f"vaekit: {render(line)}\n" for line in lines), end="", file=sys.stderr)
-        trainer = Trainer(config, dataset, files, quiet, model, every, tensorboard)
+        trainer = Trainer(config, dataset, files, quiet, model, every, tensorboard, fingerprint)
         if state in (RESUME, FINISHED):
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
             if grown:
