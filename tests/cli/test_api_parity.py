@@ -14,10 +14,11 @@ from vaekit.configuration import user_fields
 from vaekit.training.settings import setting_keys
 
 # What a command line needs and Python does not: where the data and run are (Python passes
-# the model and the array), and a print format (Python gets the dict).
+# the model and the array), a print format (Python gets the dict), and starting processes
+# (``--processes`` starts the command N times; Python code runs under torchrun instead).
 _NOT_PYTHON = {
     "evaluate": {"run_dir", "data", "data_dir", "split", "as_json"},
-    "train": set(),
+    "train": {"processes"},
 }
 _FUNCTIONS = {"train": vaekit.train, "evaluate": vaekit.evaluate}
 _SETTINGS = {"train": setting_keys(), "evaluate": set(user_fields(vaekit.EvalConfig))}

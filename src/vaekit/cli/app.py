@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..errors import VaekitError, speaking_cli
+from ..errors import PeerError, VaekitError, speaking_cli
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None, *, own_process: bool = False) -> None:
 
 
 def _main(argv: list[str] | None, obj: dict[str, Any]) -> None:
+    obj["argv"] = list(sys.argv[1:] if argv is None else argv)  # what --processes passes on
     try:
         cli.main(args=argv, prog_name="vaekit", standalone_mode=False, obj=obj)
     except click.exceptions.Abort:
@@ -103,9 +104,14 @@ def _main(argv: list[str] | None, obj: dict[str, Any]) -> None:
         e.show()
         sys.exit(e.exit_code)
     except VaekitError as e:
-        if os.environ.get("RANK", "0") in ("0", ""):  # of several data-parallel processes
-            # (torchrun), the first one speaks; reading the variable keeps torch unimported
+        rank = os.environ.get("RANK", "0") or "0"  # of several data-parallel processes
+        # (torchrun), the first one speaks of what all agreed on; a process that lost its
+        # peers speaks for itself (the first may be the one lost). Reading the variable
+        # keeps torch unimported.
+        if rank == "0":
             click.echo(f"vaekit: error: {e}", err=True)
+        elif isinstance(e, PeerError):
+            click.echo(f"vaekit: error: process {rank}: {e}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
         click.echo("vaekit: interrupted", err=True)
@@ -123,6 +129,10 @@ def entry() -> None:
     reuse (``vaekit.runtime``). ``main`` called from Python changes only what the command's
     library call changes (``vaekit.train`` keeps freed memory from then on).
     """
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:  # one of several processes:
+        # torch's C++ distributed logs (a connection retry prints a C++ stack) stay off the
+        # terminal; vaekit says what failed in one line. libtorch reads this when it loads.
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
     main(own_process=True)
 
 

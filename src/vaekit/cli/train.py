@@ -16,6 +16,7 @@ from ..training import train as train_run
 from ..training.checkpoint import DEFAULT_CHECKPOINT_EVERY
 from ..training.run import DEFAULT_OUT
 from .app import EXIT_INTERRUPTED
+from .launch import check_processes, launch, per_process_threads
 from .options import given, options_from
 
 
@@ -30,13 +31,24 @@ from .options import given, options_from
               help="Checkpoint every N steps (500) or every S seconds (30s, 5m), besides each "
               "epoch's end and on Ctrl-C/SIGTERM.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--threads", type=int, help="CPU threads for torch (default: the cores it sees).")
+@click.option("--threads", type=int, help="CPU threads for torch (default: the cores it sees, "
+              "shared out among --processes).")  # fmt: skip
+@click.option("--processes", type=int, default=1, show_default=True,
+              help="Train data-parallel in N processes on this machine (torch.distributed); "
+              "for several machines use torchrun (docs/scaling.md).")  # fmt: skip
 @click.option("--tensorboard", is_flag=True,
               help="Log each epoch's metrics, samples and reconstructions for TensorBoard in "
               "RUN/tensorboard (give it again when resuming).")  # fmt: skip
-def train(config_file: str | None, overwrite: bool, resume: bool, checkpoint_every: str,
-          quiet: bool, threads: int | None, tensorboard: bool, **options: Any) -> None:  # fmt: skip
+@click.pass_obj
+def train(obj: dict[str, Any] | None, config_file: str | None, overwrite: bool, resume: bool,
+          checkpoint_every: str, quiet: bool, threads: int | None, processes: int,
+          tensorboard: bool, **options: Any) -> None:  # fmt: skip
     """Train a VAE and write its run directory; rerun the same command to continue it."""
+    if check_processes(processes):
+        argv = (obj or {}).get("argv") or sys.argv[1:]
+        if threads is None:
+            argv = [*argv, "--threads", str(per_process_threads(processes))]
+        sys.exit(launch(processes, argv))
     settings = given(options)
     run = train_run(config=config_file, overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
                     quiet=quiet, threads=threads, tensorboard=tensorboard, **settings)  # fmt: skip
