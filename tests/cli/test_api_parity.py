@@ -15,9 +15,10 @@ from vaekit.training.settings import setting_keys
 
 # What a command line needs and Python does not: where the data and run are (Python passes
 # the model and the array), a print format (Python gets the dict), and starting processes
-# (``--processes`` starts the command N times; Python code runs under torchrun instead).
+# (``--processes`` starts the command N times; Python code runs under torchrun instead), and
+# evaluate's device (Python moves the model it passes: ``model.to(device)``).
 _NOT_PYTHON = {
-    "evaluate": {"run_dir", "data", "data_dir", "split", "as_json"},
+    "evaluate": {"run_dir", "data", "data_dir", "split", "as_json", "device"},
     "train": {"processes"},
 }
 _FUNCTIONS = {"train": vaekit.train, "evaluate": vaekit.evaluate}
@@ -29,7 +30,7 @@ def _given(default) -> bool:  # click >= 8.2 marks "no default" with a sentinel,
 
 
 def _python_name(param) -> str:
-    return {"config_file": "config"}.get(param.name, param.name)
+    return {"config_file": "config", "compile_": "compile"}.get(param.name, param.name)
 
 
 @pytest.mark.parametrize("command", sorted(_FUNCTIONS))

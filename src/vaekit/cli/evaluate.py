@@ -13,7 +13,7 @@ from ..inference import EvalConfig, bits_per_dim
 from ..inference import evaluate as evaluate_model
 from ..inference.importance import fitting_rows
 from ..inference.progress import Progress, evaluation_key
-from ..runtime import use_threads
+from ..runtime import DEVICE_HELP, resolve_device, use_threads
 from ..training.baseline import is_baseline
 from ..training.rundir import Run, weights_digest
 from .common import baseline_and_data, data_options, run_and_data
@@ -27,15 +27,19 @@ from .options import given, options_from
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--threads", type=int, help="CPU threads for torch (default: the cores it sees).")
+@click.option("--device", default="auto", show_default=True,
+              help=f"Where to compute: {DEVICE_HELP}.")  # fmt: skip
 def evaluate(run_dir: str, data: str | None, data_dir: str | None, split: str, as_json: bool,
-             quiet: bool, threads: int | None, **options: Any) -> None:  # fmt: skip
+             quiet: bool, threads: int | None, device: str, **options: Any) -> None:  # fmt: skip
     """ELBO and its terms, log p(x) by importance sampling, and the anatomy of the gap."""
     config = EvalConfig(**given(options))  # checked before any work
     if is_baseline(run_dir):
         _evaluate_baseline(run_dir, data, data_dir, split, as_json)
         return
     n_threads = use_threads(threads)
+    on = resolve_device(device)
     run, ds = run_and_data(run_dir, data, data_dir)
+    run.model.to(on)  # the data, the generators and the sums follow the model
     if not quiet:
         click.echo(f"vaekit: {n_threads} thread(s) (--threads N to change)", err=True)
     x = ds.inputs(split)

@@ -10,6 +10,7 @@ import click
 from ..data import DataConfig
 from ..inference import make_objective
 from ..models import ModelConfig
+from ..runtime import DEVICE_HELP
 from ..runtime.processes import launcher_rank
 from ..training import TrainConfig
 from ..training import train as train_run
@@ -33,6 +34,11 @@ from .options import given, options_from
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--threads", type=int, help="CPU threads for torch (default: the cores it sees, "
               "shared out among --processes).")  # fmt: skip
+@click.option("--device", default="auto", show_default=True,
+              help=f"Where to train: {DEVICE_HELP}.")  # fmt: skip
+@click.option("--compile", "compile_", is_flag=True,
+              help="Compile the networks with torch.compile: seconds to start, then faster "
+              "epochs for conv networks (docs/benchmarks.md).")  # fmt: skip
 @click.option("--processes", type=int, default=1, show_default=True,
               help="Train data-parallel in N processes on this machine (torch.distributed); "
               "for several machines use torchrun (docs/scaling.md).")  # fmt: skip
@@ -42,7 +48,7 @@ from .options import given, options_from
 @click.pass_obj
 def train(obj: dict[str, Any] | None, config_file: str | None, overwrite: bool, resume: bool,
           checkpoint_every: str, quiet: bool, threads: int | None, processes: int,
-          tensorboard: bool, **options: Any) -> None:  # fmt: skip
+          tensorboard: bool, device: str, compile_: bool, **options: Any) -> None:  # fmt: skip
     """Train a VAE and write its run directory; rerun the same command to continue it."""
     if check_processes(processes):
         argv = (obj or {}).get("argv") or sys.argv[1:]
@@ -51,7 +57,8 @@ def train(obj: dict[str, Any] | None, config_file: str | None, overwrite: bool, 
         sys.exit(launch(processes, argv))
     settings = given(options)
     run = train_run(config=config_file, overwrite=overwrite, resume=resume, checkpoint_every=checkpoint_every,
-                    quiet=quiet, threads=threads, tensorboard=tensorboard, **settings)  # fmt: skip
+                    quiet=quiet, threads=threads, tensorboard=tensorboard, device=device,
+                    compile=compile_, **settings)  # fmt: skip
     s = run.summary or {}
     if launcher_rank() > 0:  # one of several data-parallel processes: the first one speaks
         if run.interrupted:

@@ -11,12 +11,15 @@ state.
 from __future__ import annotations
 
 from .allocator import keep_freed_memory
+from .compilation import check_compiler, compile_networks
+from .device import DEVICE_HELP, resolve_device
 from .entry import entry_point
 from .numerics import flush_denormals, flush_process_wide, flushing_denormals
 from .processes import agree, all_sum, is_main_process, launched, process_group, rank_and_size
 from .seeds import derived_seed
 from .threads import use_threads
 
-__all__ = ["agree", "all_sum", "derived_seed", "entry_point", "flush_denormals",
-           "flush_process_wide", "flushing_denormals", "is_main_process", "keep_freed_memory",
-           "launched", "process_group", "rank_and_size", "use_threads"]  # fmt: skip
+__all__ = ["DEVICE_HELP", "agree", "all_sum", "check_compiler", "compile_networks",
+           "derived_seed", "entry_point", "flush_denormals", "flush_process_wide",
+           "flushing_denormals", "is_main_process", "keep_freed_memory", "launched",
+           "process_group", "rank_and_size", "resolve_device", "use_threads"]  # fmt: skip

@@ -108,6 +108,7 @@ def checkpoint_bytes(
         "position": position.__dict__,
         "param_groups": opt_state["param_groups"],
         "schedule": None if schedule is None else _schedule_state(schedule),
+        "rng_device": gen.device.type,  # a generator's state fits only its own kind of device
     }
     return st_save(tensors, metadata={"vaekit": json.dumps(meta)})
 
@@ -136,8 +137,11 @@ class Checkpoint:
     def restore(
         self, model: torch.nn.Module, opt: torch.optim.Optimizer, schedule: Any,
         gen: torch.Generator,
-    ) -> None:  # fmt: skip
-        """Put model, optimiser, schedule and the trainer's RNG back where they were."""
+    ) -> bool:  # fmt: skip
+        """Put model, optimiser, schedule and the trainer's RNG back where they were; False
+        when the checkpoint was taken on another kind of device, whose generator state does
+        not fit this one's: the generator is then seeded from the saved state instead (the
+        run goes on reproducibly, but not bit-identically to an uninterrupted one)."""
         t = self.tensors
         model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
         state: dict[int, dict[str, torch.Tensor]] = {}
@@ -148,7 +152,12 @@ class Checkpoint:
         opt.load_state_dict({"state": state, "param_groups": self.meta["param_groups"]})
         if schedule is not None and self.meta["schedule"] is not None:
             schedule.load_state_dict(dict(self.meta["schedule"], lr_lambdas=[None]))
-        gen.set_state(t["rng.trainer"])
+        if self.meta.get("rng_device", "cpu") == gen.device.type:
+            gen.set_state(t["rng.trainer"])
+            return True
+        digest = hashlib.blake2b(t["rng.trainer"].numpy().tobytes(), digest_size=8).digest()
+        gen.manual_seed(int.from_bytes(digest, "little") >> 1)
+        return False
 
 
 def read_checkpoint(path: Path, fingerprint: str) -> Checkpoint:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from typing import Any
 
@@ -55,9 +56,10 @@ class Trainer:
     def __init__(
         self, config: RunConfig, dataset: Dataset, files: RunFiles, quiet: bool, model: VAE,
         every: Every | None = None, tensorboard: bool = False, fingerprint: str | None = None,
+        compiled: bool = False,
     ) -> None:  # fmt: skip
         self.config, self.dataset, self.files, self.quiet = config, dataset, files, quiet
-        self.tensorboard = tensorboard
+        self.tensorboard, self.compiled = tensorboard, compiled
         self.precision = resolve_precision(config.train.precision, model.device)
         self.rank, self.world = rank_and_size()  # data-parallel under torchrun: see _shard
         if self.world > 1 and config.train.free_bits:
@@ -92,7 +94,7 @@ class Trainer:
 
     def resume(self, ckpt: Checkpoint) -> None:
         try:
-            ckpt.restore(self.model, self.opt, self.schedule, self.gen)
+            same_stream = ckpt.restore(self.model, self.opt, self.schedule, self.gen)
         except (RuntimeError, KeyError, ValueError, TypeError) as e:
             raise ModelFileError(
                 f"{self.files.path(CHECKPOINT_FILE)} does not fit this run ({e}); delete it or "
@@ -102,10 +104,15 @@ class Trainer:
         if self.pos.processes != self.world:
             raise RunDirError(
                 f"{self.files.root} was checkpointed by {self.pos.processes} process(es); resume it "
-                f"with as many (torchrun --nproc-per-node {self.pos.processes}), or pass "
+                f"with as many (--processes {self.pos.processes}), or pass "
                 f"{flag('overwrite')} to start again"
             )
         self.perm = None if ckpt.perm is None else ckpt.perm.to(self.device)
+        if not same_stream and not self.quiet and self.files.writes:
+            print(f"vaekit: note: resumed on {self.device.type} from a checkpoint taken on "
+                  f"{ckpt.meta.get('rng_device')}: the noise continues from a seed drawn from the "
+                  "saved state, so the run is reproducible but not bit-identical to one that "
+                  "never moved", file=sys.stderr)  # fmt: skip
 
     def grow(self, before: TrainConfig) -> None:
         """Continue a resumed run past the length it had (``before``): the schedule is built
@@ -285,6 +292,7 @@ class Trainer:
         write_pictures(self.files, run.model, self.dataset, self.config)
         s = summary(self.pos, self.objective, time.perf_counter() - self.run_t0, interrupted)
         s["precision"] = self.precision  # what `auto` chose on this hardware
+        s["device"], s["compiled"] = str(self.device), self.compiled
         s["stopped_early"] = self.stopped_early
         # Also for a stopped run ("interrupted" says so). The last checkpoint stays, also of a
         # finished run: it is the state a longer run (--resume --epochs N) continues from.

@@ -20,7 +20,16 @@ from ..data import Dataset, canonical_name, from_memory, load_dataset, locate
 from ..data.transform import Transform
 from ..errors import ConfigError, RunDirError, VaekitError, flag, opt, render
 from ..models import VAE
-from ..runtime import agree, all_sum, entry_point, rank_and_size, use_threads
+from ..runtime import (
+    agree,
+    all_sum,
+    check_compiler,
+    compile_networks,
+    entry_point,
+    rank_and_size,
+    resolve_device,
+    use_threads,
+)
 from .checkpoint import (
     CHECKPOINT_FILE,
     DEFAULT_CHECKPOINT_EVERY,
@@ -242,6 +251,8 @@ def train(
     quiet: bool = False,
     threads: int | None = None,
     tensorboard: bool = False,
+    device: str = "auto",
+    compile: bool = False,  # noqa: A002 - the command line's --compile
     **settings: Any,
 ) -> Run:
     """Train a VAE and write its run directory; returns the run with its best model loaded.
@@ -254,11 +265,17 @@ def train(
     as it is. ``threads`` sets torch's threads for the process (default: as they are, which
     is the cores torch sees); ``quiet=True`` hides the progress bar and notes;
     ``tensorboard=True`` logs each epoch for TensorBoard in ``out/tensorboard`` (also when
-    resuming: pass it again).
+    resuming: pass it again). ``device`` is where it trains (``auto``: a GPU if there is one,
+    else the CPU; a checkpoint resumes on any device); ``compile=True`` compiles the networks
+    with ``torch.compile`` (docs/benchmarks.md says when it pays). Neither is a setting of the
+    run: the summary records both.
     """
     quiet = quiet_from(settings, quiet)
     settings = {**(read_toml(config) if config is not None else {}), **settings}
     n_threads = use_threads(threads)  # process-wide, like the CLI's --threads
+    on = resolve_device(device)  # refused in one line before anything is read or written
+    if compile:
+        check_compiler()
     out = Path(out or settings.pop("out", None) or DEFAULT_OUT)
     settings.pop("out", None)
     every = parse_every(checkpoint_every)
@@ -280,7 +297,9 @@ def train(
     dataset = conditioned(dataset, config.model)  # c beside x in a conditional model's inputs
     fingerprint = data_fingerprint(dataset)  # one pass over the data: checks and checkpoints
     _check_processes(config, dataset, fingerprint)
-    model = build_model(config)  # before touching the run directory: --init-from may fail
+    model = build_model(config).to(on)  # before touching the run directory: --init-from may fail
+    if compile:
+        compile_networks(model)
     model.likelihood.check_dataset(dataset)
     files = RunFiles(out)  # decides whether this process writes (only the main one does)
     if files.writes:
@@ -307,7 +326,8 @@ def train(
                 *(f"note: {n}" for n in notes),
             ]
             print("".join(f"vaekit: {render(line)}\n" for line in lines), end="", file=sys.stderr)
-        trainer = Trainer(config, dataset, files, quiet, model, every, tensorboard, fingerprint)
+        trainer = Trainer(config, dataset, files, quiet, model, every, tensorboard, fingerprint,
+                          compiled=compile)  # fmt: skip
         if state in (RESUME, FINISHED):
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
             if grown:

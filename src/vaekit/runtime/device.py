@@ -1,0 +1,55 @@
+"""Which device a command computes on: ``--device auto|cpu|cuda|cuda:N|mps``. The model is
+moved there and everything else follows the model (data batches, generators, accumulators),
+so a device is chosen once, here. A device that is not there is refused in one line, never
+replaced by the CPU behind the user's back."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import torch
+
+from ..errors import ConfigError, opt
+
+DEVICE_HELP = "auto (a GPU if there is one, else the CPU), cpu, cuda, cuda:N or mps"
+_FORM = re.compile(r"(auto|cpu|mps|cuda)(?::(\d+))?$")
+
+
+def _cuda_count() -> int:
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _mps() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """The device ``name`` means here; a ConfigError if it is malformed or absent. Under a
+    launcher (torchrun) ``auto`` and ``cuda`` take the process's own GPU (LOCAL_RANK)."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    name = "auto" if name is None else str(name).strip().lower()
+    m = _FORM.match(name)
+    if m is None or (m.group(2) is not None and m.group(1) != "cuda"):
+        raise ConfigError(f"{opt('device', name)}: use {DEVICE_HELP}")
+    kind, index = m.group(1), m.group(2)
+    if kind == "auto":
+        kind = "cuda" if _cuda_count() else "mps" if _mps() else "cpu"
+    if kind == "cpu":
+        return torch.device("cpu")
+    if kind == "mps":
+        if not _mps():
+            raise ConfigError(f"{opt('device', 'mps')}: no Apple GPU (MPS) is available to this "
+                              f"torch {torch.__version__}; {opt('device', 'cpu')} works")  # fmt: skip
+        return torch.device("mps")
+    count = _cuda_count()
+    if count == 0:
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
+        raise ConfigError(f"{opt('device', name)}: no CUDA GPU found (torch {torch.__version__}, "
+                          f"{build}); {opt('device', 'cpu')} works")  # fmt: skip
+    i = int(index) if index is not None else int(os.environ.get("LOCAL_RANK", "0") or 0)
+    if i >= count:
+        raise ConfigError(f"{opt('device', name)}: this machine has {count} CUDA GPU(s), "
+                          f"cuda:0…cuda:{count - 1}")  # fmt: skip
+    return torch.device("cuda", i)
