@@ -107,12 +107,14 @@ def _vaekit(*args: str, threads: int) -> str:
     return done.stdout
 
 
-def stage_commands(name: str, data_dir: str, root: Path) -> list[list[str]]:
+def stage_commands(name: str, data_dir: str, root: Path, compiled: bool = False
+                   ) -> list[list[str]]:  # fmt: skip
     cmds, previous = [], None
     for stage, extra in MODELS[name]["stages"]:
         out = root / stage
         cmd = ["train", "--data", "binarized-mnist", "--data-dir", data_dir, "--out", str(out),
-               *MODELS[name].get("arch", ARCH), *extra, "--quiet"]  # fmt: skip
+               *MODELS[name].get("arch", ARCH), *extra, "--quiet",
+               *(["--compile"] if compiled else [])]  # fmt: skip
         if previous is not None:
             cmd += ["--init-from", str(previous)]
         cmds.append(cmd)
@@ -121,9 +123,16 @@ def stage_commands(name: str, data_dir: str, root: Path) -> list[list[str]]:
 
 
 def run_model(
-    name: str, data_dir: str, root: Path, threads: int, k: int, repeats: int, train_only: bool
+    name: str,
+    data_dir: str,
+    root: Path,
+    threads: int,
+    k: int,
+    repeats: int,
+    train_only: bool,
+    compiled: bool = False,
 ) -> None:
-    cmds = stage_commands(name, data_dir, root)
+    cmds = stage_commands(name, data_dir, root, compiled)
     train_seconds = 0.0
     epochs = []
     for cmd in cmds:
@@ -211,11 +220,14 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=5000, help="importance samples for the test NLL")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--train-only", action="store_true", help="train (or resume); no test")
+    ap.add_argument("--compile", action="store_true",
+                    help="train with --compile (give it again when resuming)")  # fmt: skip
     a = ap.parse_args()
     if a.model == "table":
         write_table()
     else:
-        run_model(a.model, a.data_dir, Path(a.runs), a.threads, a.k, a.repeats, a.train_only)
+        run_model(a.model, a.data_dir, Path(a.runs), a.threads, a.k, a.repeats, a.train_only,
+                  a.compile)  # fmt: skip
 
 
 if __name__ == "__main__":

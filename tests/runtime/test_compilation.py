@@ -38,9 +38,13 @@ def test_the_networks_are_compiled_in_place_and_keep_their_parameter_names():
 def test_a_compiled_run_trains_as_the_eager_one_and_resumes(tmp_path):
     small = dict(data="digits", hidden="16", latent_dim=3, seed=1, quiet=True)
     eager = vaekit.train(**small, epochs=3, out=tmp_path / "eager")
+    torch._dynamo.reset()
+    dynamo_utils.counters.clear()
     vaekit.train(**small, epochs=2, out=tmp_path / "comp", compile=True)
+    assert dynamo_utils.counters["stats"]["unique_graphs"] >= 2  # it did compile
     done = vaekit.train(**small, epochs=3, out=tmp_path / "comp", compile=True, resume=True)
     assert done.summary["compiled"] and not eager.summary["compiled"]
+    assert "forward" not in vars(done.model.encoder)  # the model handed back is eager
     a, b = load_file(tmp_path / "eager" / "model.safetensors"), load_file(
         tmp_path / "comp" / "model.safetensors")  # fmt: skip
     for k in a:  # the same arithmetic up to the order of float sums in fused kernels

@@ -16,33 +16,35 @@ from vaekit.runtime import resolve_device
 
 def test_auto_and_cpu_are_the_cpu_without_a_gpu(monkeypatch):
     monkeypatch.setattr(dev, "_cuda_count", lambda: 0)
-    monkeypatch.setattr(dev, "_mps", lambda: False)
     assert resolve_device("auto") == resolve_device(None) == torch.device("cpu")
     assert resolve_device(" CPU ") == resolve_device(torch.device("cpu")) == torch.device("cpu")
 
 
 def test_auto_prefers_a_gpu_and_a_launched_process_takes_its_own(monkeypatch):
     monkeypatch.setattr(dev, "_cuda_count", lambda: 2)
-    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    for var in ("LOCAL_RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(var, raising=False)
     assert resolve_device("auto") == torch.device("cuda", 0)
     assert resolve_device("cuda:1") == torch.device("cuda", 1)
-    monkeypatch.setenv("LOCAL_RANK", "1")  # torchrun's second process on this machine
-    assert resolve_device("cuda") == resolve_device("auto") == torch.device("cuda", 1)
     with pytest.raises(vaekit.ConfigError, match=r"has 2 CUDA GPU\(s\), cuda:0…cuda:1"):
         resolve_device("cuda:2")
-    monkeypatch.setattr(dev, "_cuda_count", lambda: 0)
-    monkeypatch.setattr(dev, "_mps", lambda: True)
-    assert resolve_device("auto") == torch.device("mps")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")  # torchrun's second process on this machine
+    assert resolve_device("cuda") == resolve_device("auto") == torch.device("cuda", 1)
+    with pytest.raises(vaekit.ConfigError, match="names one GPU for several processes"):
+        resolve_device("cuda:1")  # every process would take that one
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    with pytest.raises(vaekit.ConfigError, match="process 2 on this machine needs a GPU"):
+        resolve_device("cuda")
 
 
 @pytest.mark.parametrize("name,says", [
     ("cuda", "no CUDA GPU found (torch"), ("cuda:0", "no CUDA GPU found"),
-    ("mps", "no Apple GPU (MPS)"), ("gpu", "use auto (a GPU if there is one"),
+    ("mps", "MPS lacks"), ("gpu", "use auto (a CUDA GPU if there is one"),
     ("cpu:1", "use auto"), ("cuda:-1", "use auto"),
 ])  # fmt: skip
 def test_absent_or_malformed_devices_are_refused_saying_cpu_works(monkeypatch, name, says):
     monkeypatch.setattr(dev, "_cuda_count", lambda: 0)
-    monkeypatch.setattr(dev, "_mps", lambda: False)
     with pytest.raises(vaekit.ConfigError) as e:
         resolve_device(name)
     assert says in str(e.value)
@@ -68,7 +70,7 @@ def test_a_gpu_run_resumes_on_the_cpu(tmp_path):
     assert b.summary["device"] == "cpu" and b.summary["epochs_run"] == 3
 
 
-def _as_if_taken_on_a_gpu(path):
+def _as_if_taken_on_a_gpu(path, state):
     """Rewrite a checkpoint as a GPU run writes it: a CUDA generator's 16-byte state."""
     import json
 
@@ -78,16 +80,17 @@ def _as_if_taken_on_a_gpu(path):
     with safe_open(path, "pt") as f:
         meta = json.loads(f.metadata()["vaekit"])
     tensors = load_file(path)
-    tensors["rng.trainer"] = torch.arange(16, dtype=torch.uint8)
+    tensors["rng.trainer"] = state
     save_file(tensors, path, metadata={"vaekit": json.dumps(dict(meta, rng_device="cuda"))})
 
 
 def test_a_checkpoint_of_another_device_resumes_reproducibly_saying_so(tmp_path, capsys):
     small = dict(data="digits", hidden="16", latent_dim=3, seed=1, lr_schedule="constant")
     ends = []
-    for name in ("a", "b"):
+    for name, first in (("a", 0), ("b", 0), ("c", 1)):
         vaekit.train(**small, epochs=2, out=tmp_path / name, quiet=True)
-        _as_if_taken_on_a_gpu(tmp_path / name / "checkpoint.safetensors")
+        state = torch.arange(first, first + 16, dtype=torch.uint8)
+        _as_if_taken_on_a_gpu(tmp_path / name / "checkpoint.safetensors", state)
         capsys.readouterr()
         run = vaekit.train(out=tmp_path / name, resume=True, epochs=4, quiet=False)
         assert "resumed on cpu from a checkpoint taken on cuda" in capsys.readouterr().err
@@ -95,3 +98,4 @@ def test_a_checkpoint_of_another_device_resumes_reproducibly_saying_so(tmp_path,
         ends.append(run.model.state_dict())
     for k in ends[0]:  # the new noise stream is drawn from the saved state: the same twice
         torch.testing.assert_close(ends[0][k], ends[1][k], rtol=0, atol=0)
+    assert any(not torch.equal(ends[0][k], ends[2][k]) for k in ends[0])  # another state: other

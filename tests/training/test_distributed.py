@@ -118,21 +118,37 @@ def test_sigterm_to_the_launcher_checkpoints_exits_130_and_the_run_resumes(tmp_p
 
 
 def test_a_killed_process_ends_the_others_and_the_run_resumes(tmp_path):
+    """SIGKILL to one of ``vaekit train --processes 2``'s processes mid-epoch: the launcher
+    ends the other, says which process a signal ended in one line and exits 1, without a
+    hang; the same command resumes and ends where an uninterrupted torchrun run does."""
     args = [*RUN, "--epochs", "30", "--out", tmp_path / "r"]
-    p = _launch(2, args)
+    p = _launch(2, args, "vaekit")
     _wait_rows(tmp_path / "r", 2, p)
-    workers = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
-    pids = [int(v) for v in workers.stdout.split()]
+    workers = subprocess.run(["pgrep", "-f", f"vaekit train --processes 2 .*{tmp_path}"],
+                             capture_output=True, text=True)  # fmt: skip
+    pids = sorted(int(v) for v in workers.stdout.split() if int(v) != p.pid)
     assert len(pids) == 2
     os.kill(pids[1], signal.SIGKILL)
     t0 = time.monotonic()
-    p.communicate(timeout=90)  # no hang: the launcher ends the other process
-    assert p.returncode != 0 and time.monotonic() - t0 < 90
-    again = _run(2, args)
+    _, err = p.communicate(timeout=90)  # no hang: the launcher ends the other process
+    assert p.returncode == 1 and time.monotonic() - t0 < 90, err[-2000:]
+    assert "was ended by SIGKILL; rerun the same command" in err and "Traceback" not in err
+    again = _run(2, args, launcher="vaekit")
     assert again.returncode == 0, again.stderr[-2000:]
     straight = _run(2, [*RUN, "--epochs", "30", "--out", tmp_path / "straight"])
     assert straight.returncode == 0
     _close(tmp_path / "straight", tmp_path / "r", 1e-6)
+
+
+def test_the_launcher_reports_the_cause_not_the_consequences():
+    from vaekit.cli.launch import _failed
+
+    term, kill = -signal.SIGTERM, -signal.SIGKILL
+    assert _failed({0: term, 1: kill}) == 1  # 1 was killed; 0 was stopped because of it
+    assert _failed({0: term, 1: 2}) == 2  # 1 refused a setting; 0 was stopped meanwhile
+    assert _failed({0: 130, 1: 2}) == 2
+    assert _failed({0: 130, 1: 130}) == 130
+    assert _failed({0: term, 1: term}) == 130
 
 
 def test_more_processes_than_examples_is_one_line(tmp_path):

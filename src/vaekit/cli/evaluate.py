@@ -101,8 +101,14 @@ def _progress(run: Run, x: np.ndarray, config: EvalConfig) -> Progress | None:
     if config.importance_samples == 0 or not os.access(run.run_dir, os.W_OK):
         return None
     rows = fitting_rows(run.model, config.batch_size)  # the batches the estimates come in
-    key = evaluation_key(config.importance_samples, rows, config.seed,
-                         weights_digest(run.run_dir), arrays=(x,))  # fmt: skip
+    key = evaluation_key(
+        config.importance_samples,
+        rows,
+        config.seed,
+        weights_digest(run.run_dir),
+        run.model.device.type,
+        arrays=(x,),
+    )  # fmt: skip (a generator's state fits one kind of device)
     progress = Progress(run.run_dir / f"evaluate-progress-{key[:16]}.safetensors", key)
     if progress.restored_rows:
         total = x.shape[0] * config.repeats

@@ -18,6 +18,9 @@ from ..errors import ConfigError
 from .app import EXIT_INTERRUPTED
 
 EXIT_LOST = 1  # a process died of a signal: not the user's input, not a clean stop
+# How long a stopped process may take to write its checkpoint before it is killed (torch's
+# default, 30 s, is shorter than a first compiled step or a long validation).
+SHUTDOWN_SECONDS = 300
 
 
 def check_processes(n: int) -> bool:
@@ -54,6 +57,7 @@ def launch(n: int, argv: list[str]) -> int:
         min_nodes=1, max_nodes=1, nproc_per_node=n, run_id=uuid.uuid4().hex,
         rdzv_backend="c10d", rdzv_endpoint="127.0.0.1:0",  # a free port, as torchrun --standalone
         max_restarts=0, monitor_interval=0.1, start_method="spawn",
+        shutdown_timeout=SHUTDOWN_SECONDS,
     )  # fmt: skip
     try:
         elastic_launch(config, sys.executable)("-m", "vaekit", *argv)
@@ -62,11 +66,25 @@ def launch(n: int, argv: list[str]) -> int:
         # checkpoint and said so.
         return EXIT_INTERRUPTED
     except ChildFailedError as e:
-        rank, failure = min(e.failures.items())
-        if failure.exitcode >= 0:  # the processes said why, in one line
-            return failure.exitcode
-        name = signal.Signals(-failure.exitcode).name
-        click.echo(f"vaekit: error: training process {rank} was ended by {name}; rerun the same "
-                   "command to resume from the last checkpoint", err=True)  # fmt: skip
-        return EXIT_LOST
+        return _failed({rank: f.exitcode for rank, f in e.failures.items()})
     return 0
+
+
+def _failed(codes: dict[int, int]) -> int:
+    """vaekit's exit code for processes that ended with ``codes`` (rank -> exit code, minus
+    the signal for a process a signal ended). When one process fails, the launcher stops the
+    others with SIGTERM: those are consequences, not the cause. A process killed by another
+    signal is the cause (one line, exit 1); else the processes' own code, a refusal (2) before
+    a stop (130)."""
+    term = -signal.SIGTERM
+    killed = sorted((r, c) for r, c in codes.items() if c < 0 and c != term)
+    if killed:
+        rank, code = killed[0]
+        click.echo(f"vaekit: error: training process {rank} was ended by "
+                   f"{signal.Signals(-code).name}; rerun the same command to resume from the "
+                   "last checkpoint", err=True)  # fmt: skip
+        return EXIT_LOST
+    said = [c for c in codes.values() if c > 0]  # they said why, in one line
+    if not said:
+        return EXIT_INTERRUPTED  # all were stopped by SIGTERM: a stop
+    return min(said, key=lambda c: (c == EXIT_INTERRUPTED, c))

@@ -11,7 +11,7 @@ state.
 from __future__ import annotations
 
 from .allocator import keep_freed_memory
-from .compilation import check_compiler, compile_networks
+from .compilation import check_compiler, compile_networks, uncompile_networks
 from .device import DEVICE_HELP, resolve_device
 from .entry import entry_point
 from .numerics import flush_denormals, flush_process_wide, flushing_denormals
@@ -22,4 +22,5 @@ from .threads import use_threads
 __all__ = ["DEVICE_HELP", "agree", "all_sum", "check_compiler", "compile_networks",
            "derived_seed", "entry_point", "flush_denormals", "flush_process_wide",
            "flushing_denormals", "is_main_process", "keep_freed_memory", "launched",
-           "process_group", "rank_and_size", "resolve_device", "use_threads"]  # fmt: skip
+           "process_group", "rank_and_size", "resolve_device", "uncompile_networks",
+           "use_threads"]  # fmt: skip

@@ -10,12 +10,14 @@ from torch import nn
 from ..errors import ConfigError, flag
 
 
-def check_compiler() -> None:
-    """Compile and run a one-line function, so a missing compiler (no C++ compiler on a CPU,
-    an unsupported Python) is one line before any work, not a traceback mid-run."""
+def check_compiler(device: torch.device | None = None) -> None:
+    """Compile and run a one-line function on ``device`` (default the CPU), so a missing
+    compiler (no C++ compiler for a CPU, no Triton for a GPU, an unsupported Python) is one
+    line before any work, not a traceback mid-run."""
     try:
         fn = torch.compile(lambda t: torch.relu(t) * 3.0 + 1.0, dynamic=False)
-        ok = bool(torch.equal(fn(torch.tensor([-1.0, 2.0])), torch.tensor([1.0, 7.0])))
+        got = fn(torch.tensor([-1.0, 2.0], device=device)).cpu()
+        ok = bool(torch.equal(got, torch.tensor([1.0, 7.0])))
     except Exception as e:  # noqa: BLE001 - the compiler's failures are many and unnamed
         reason = " ".join(str(e).split()).split(" Set TORCHDYNAMO_VERBOSE")[0][:200]
         reason = reason or type(e).__name__
@@ -24,6 +26,15 @@ def check_compiler() -> None:
     if not ok:
         raise ConfigError(f"{flag('compile')}: torch.compile computed a wrong result here; train "
                           f"without {flag('compile')}")  # fmt: skip
+
+
+def uncompile_networks(model: nn.Module) -> None:
+    """Back to the eager ``forward`` (a compiled one cannot be pickled, and a deep copy would
+    share it, computing with the original's weights)."""
+    for name in ("encoder", "decoder"):
+        net = getattr(model, name, None)
+        if isinstance(net, nn.Module) and "forward" in net.__dict__:
+            del net.forward
 
 
 def compile_networks(model: nn.Module) -> None:

@@ -12,7 +12,7 @@ import torch
 
 from ..errors import ConfigError, opt
 
-DEVICE_HELP = "auto (a GPU if there is one, else the CPU), cpu, cuda, cuda:N or mps"
+DEVICE_HELP = "auto (a CUDA GPU if there is one, else the CPU), cpu, cuda or cuda:N"
 _FORM = re.compile(r"(auto|cpu|mps|cuda)(?::(\d+))?$")
 
 
@@ -20,13 +20,11 @@ def _cuda_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def _mps() -> bool:
-    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-
-
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     """The device ``name`` means here; a ConfigError if it is malformed or absent. Under a
-    launcher (torchrun) ``auto`` and ``cuda`` take the process's own GPU (LOCAL_RANK)."""
+    launcher (torchrun) ``auto`` and ``cuda`` take the process's own GPU (LOCAL_RANK), and a
+    named ``cuda:N`` is refused (every process would take the same one). Apple's MPS is
+    refused: vaekit sums log-likelihoods in float64, which MPS does not have."""
     if isinstance(name, torch.device):
         name = str(name)
     name = "auto" if name is None else str(name).strip().lower()
@@ -35,21 +33,29 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
         raise ConfigError(f"{opt('device', name)}: use {DEVICE_HELP}")
     kind, index = m.group(1), m.group(2)
     if kind == "auto":
-        kind = "cuda" if _cuda_count() else "mps" if _mps() else "cpu"
+        kind = "cuda" if _cuda_count() else "cpu"
     if kind == "cpu":
         return torch.device("cpu")
     if kind == "mps":
-        if not _mps():
-            raise ConfigError(f"{opt('device', 'mps')}: no Apple GPU (MPS) is available to this "
-                              f"torch {torch.__version__}; {opt('device', 'cpu')} works")  # fmt: skip
-        return torch.device("mps")
+        raise ConfigError(f"{opt('device', 'mps')} is not supported: vaekit accumulates "
+                          f"log-likelihoods in float64, which MPS lacks; {opt('device', 'cpu')} "
+                          "works")  # fmt: skip
     count = _cuda_count()
     if count == 0:
         build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
         raise ConfigError(f"{opt('device', name)}: no CUDA GPU found (torch {torch.__version__}, "
                           f"{build}); {opt('device', 'cpu')} works")  # fmt: skip
-    i = int(index) if index is not None else int(os.environ.get("LOCAL_RANK", "0") or 0)
-    if i >= count:
-        raise ConfigError(f"{opt('device', name)}: this machine has {count} CUDA GPU(s), "
-                          f"cuda:0…cuda:{count - 1}")  # fmt: skip
-    return torch.device("cuda", i)
+    several = int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
+    if several and index is not None:
+        raise ConfigError(f"{opt('device', name)} names one GPU for several processes: give "
+                          f"{opt('device', 'cuda')} and each process takes its own")  # fmt: skip
+    if index is not None:
+        if int(index) >= count:
+            raise ConfigError(f"{opt('device', name)}: this machine has {count} CUDA GPU(s), "
+                              f"cuda:0…cuda:{count - 1}")  # fmt: skip
+        return torch.device("cuda", int(index))
+    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    if local >= count:
+        raise ConfigError(f"process {local} on this machine needs a GPU of its own and there are "
+                          f"{count}: start at most {count} processes a machine")  # fmt: skip
+    return torch.device("cuda", local)

@@ -56,7 +56,12 @@ def process_group() -> Iterator[None]:
     if not launched() or dist.is_initialized():
         yield
         return
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    backend = "gloo"
+    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    if torch.cuda.is_available() and local < torch.cuda.device_count():
+        # NCCL reduces on the current GPU: each process's own, or all would share cuda:0
+        torch.cuda.set_device(local)
+        backend = "nccl"
     seconds = float(os.environ.get(TIMEOUT_ENV, "60"))
     with _collective():  # a rendezvous that cannot be reached: one line after the timeout
         dist.init_process_group(backend, timeout=timedelta(seconds=seconds))

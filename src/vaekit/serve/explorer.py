@@ -116,6 +116,8 @@ class Explorer:
         """(n, F) features of a class name (labels), of a raw attribute vector (a list of
         numbers; default the training mean), or None for an unconditional run."""
         vector = None
+        if self.model.condition is None and klass is not None:
+            raise BadRequest("this run is not conditional")
         if self.classes is None and klass is not None:  # attribute vectors, checked here
             want = self.model.condition.packed if self.model.condition is not None else 0
             if not isinstance(klass, list) or len(klass) != want:

@@ -22,7 +22,7 @@ from ..errors import ConfigError, ModelFileError, NumericalError, RunDirError, f
 from ..inference import make_objective
 from ..models import VAE
 from ..models.posterior import noise_window
-from ..runtime import agree, all_sum, rank_and_size
+from ..runtime import agree, all_sum, rank_and_size, uncompile_networks
 from ..runtime.precision import autocast, resolve_precision
 from .checkpoint import (
     CHECKPOINT_FILE,
@@ -104,7 +104,7 @@ class Trainer:
         if self.pos.processes != self.world:
             raise RunDirError(
                 f"{self.files.root} was checkpointed by {self.pos.processes} process(es); resume it "
-                f"with as many (--processes {self.pos.processes}), or pass "
+                "with as many processes, or pass "
                 f"{flag('overwrite')} to start again"
             )
         self.perm = None if ckpt.perm is None else ckpt.perm.to(self.device)
@@ -283,6 +283,7 @@ class Trainer:
         self.every.reset(self.pos.global_step)
 
     def _finish(self, interrupted: bool) -> Run:
+        uncompile_networks(self.model)
         if not self.files.exists(WEIGHTS_FILE):  # stopped before any epoch ended
             self.files.write(WEIGHTS_FILE, weights_bytes(self.model))
         if self.files.writes:

@@ -275,7 +275,7 @@ def train(
     n_threads = use_threads(threads)  # process-wide, like the CLI's --threads
     on = resolve_device(device)  # refused in one line before anything is read or written
     if compile:
-        check_compiler()
+        check_compiler(on)
     out = Path(out or settings.pop("out", None) or DEFAULT_OUT)
     settings.pop("out", None)
     every = parse_every(checkpoint_every)
