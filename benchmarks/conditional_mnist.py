@@ -122,9 +122,10 @@ def classes(data_dir: str, runs: Path, threads: int, k_is: int) -> None:
     data = _labelled(data_dir, runs)
     if RESULTS.done("classes"):
         r = RESULTS.load("classes")
-        if "sample_accuracy_expost_means" not in r:  # added after the first results
-            RESULTS.save("classes", {**r, **sample_accuracy(data, runs / "classes-conditional",
-                                                            expost_only=True)})  # fmt: skip
+        if "judge" not in r:  # a stronger judge, after the first results (kept beside)
+            earlier = {k: v for k, v in r.items() if k.startswith(("sample_acc", "classifier"))}
+            RESULTS.save("classes", {**r, "earlier_judge": earlier,
+                                     **sample_accuracy(data, runs / "classes-conditional")})  # fmt: skip
         return
     commands = []
     for kind, extra in (("conditional", ["--condition", "labels", "--prior", "learned"]),
@@ -163,12 +164,15 @@ def test_log_likelihood(data: Path, run: Path, k: int, threads: int) -> np.ndarr
 
 def sample_accuracy(data: Path, run: Path, per_class: int = 1000, expost_only: bool = False
                     ) -> dict:  # fmt: skip
-    """A support-vector classifier (RBF kernel) fitted to the 8,000 real training images
-    classifies conditional samples, ``per_class`` of each class: decoder means and draws
-    x ~ p(x|z, c) at z ~ p(z|c), and decoder means at z from a 10-component Gaussian mixture
-    fitted to each class's training codes (ex post: `vaekit sample --sampler gmm:10`).
-    (A logistic regression was tried first: it is right on only 0.89 of the real test
-    images, too weak a judge for a 0.95 goal.)"""
+    """A support-vector classifier (RBF kernel) fitted to the 8,000 real training images and
+    their four one-pixel shifts (the "virtual examples" of Schölkopf et al.: a digit moved by
+    a pixel is the same digit) classifies conditional samples, ``per_class`` of each class:
+    decoder means and draws x ~ p(x|z, c) at z ~ p(z|c), and decoder means at z from a
+    10-component Gaussian mixture fitted to each class's training codes (ex post: `vaekit
+    sample --sampler gmm:10`). Its own recall on the real held-out images, per class, is
+    recorded beside: no sample score means more than the judge's score on real digits.
+    (Tried first: a logistic regression, 0.89 on the real test images, and the SVC on the
+    8,000 alone, 0.960 with its worst class at 0.891.)"""
     import torch
     from sklearn.svm import SVC
 
@@ -176,23 +180,31 @@ def sample_accuracy(data: Path, run: Path, per_class: int = 1000, expost_only: b
     from vaekit.inference.expost import class_latents, fit_class_mixtures
 
     d = np.load(data)
-    clf = SVC(kernel="rbf", C=10.0).fit(d["train"].astype(np.float32), d["train_labels"])
+    imgs = d["train"].reshape(-1, 28, 28)
+    shifted = [imgs, *(np.roll(imgs, s, axis) for axis in (1, 2) for s in (1, -1))]
+    clf = SVC(kernel="rbf", C=10.0).fit(
+        np.concatenate(shifted).reshape(-1, 784).astype(np.float32),
+        np.tile(d["train_labels"], len(shifted)))  # fmt: skip
     model = vaekit.load(run)
     names = list(model.condition.classes)
     c = torch.from_numpy(
         model.condition.index([str(v) for v in range(10) for _ in range(per_class)])
     )
     want = np.array([int(names[int(i)]) for i in c[:, 0]])
+    real = clf.predict(d["test"].astype(np.float32))
+    recall = [float((real[d["test_labels"] == v] == v).mean()) for v in range(10)]
     out = {
-        "classifier_test_accuracy": float(clf.score(d["test"].astype(np.float32), d["test_labels"]))
+        "judge": "RBF SVC (C=10) on the 8,000 real training images and their 1-pixel shifts",
+        "classifier_test_accuracy": float((real == d["test_labels"]).mean()),
+        "classifier_test_recall_per_class": recall,
     }
 
     def judge(what: str, x: np.ndarray) -> None:
         hit = clf.predict(x) == want
         out[f"sample_accuracy_{what}"] = float(hit.mean())
-        out[f"sample_accuracy_{what}_worst_class"] = float(
-            min(hit[want == v].mean() for v in range(10))
-        )
+        per = [float(hit[want == v].mean()) for v in range(10)]
+        out[f"sample_accuracy_{what}_worst_class"] = min(per)
+        out[f"sample_accuracy_{what}_per_class"] = per
 
     for what, noise in () if expost_only else (("means", False), ("draws", True)):
         judge(what, model.sample(len(c), torch.Generator().manual_seed(0), noise=noise,
@@ -227,7 +239,9 @@ def write_table() -> None:
             f"| log p(x\\|c), test, IS-5000 | {r['log_p_x_given_c']:.2f} |\n"
             f"| log p(x), unconditional model, same images | {r['log_p_x']:.2f} |\n"
             f"| difference (goal ≥ 1.5; log 10 = 2.30 for a perfect labeller) | **{r['difference']:.2f}** |\n"
-            f"| RBF SVC on the 1,000 real test images | {r['classifier_test_accuracy']:.3f} |\n"
+            f"| the judge (an RBF SVC on the real training images and their 1-pixel shifts) on "
+            f"the 1,000 real test images | {r['classifier_test_accuracy']:.3f} (worst class "
+            f"{min(r['classifier_test_recall_per_class']):.3f}) |\n"
             f"| samples classified as their class: decoder means | **{r['sample_accuracy_means']:.3f}** "
             f"(worst class {r['sample_accuracy_means_worst_class']:.3f}) |\n"
             f"| samples classified as their class: draws x ~ p(x\\|z,c) | {r['sample_accuracy_draws']:.3f} "
