@@ -19,6 +19,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from cli_runs import replace_block
+
 import vaekit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +97,7 @@ def main() -> None:
     out.write_text(json.dumps({**meta, "results": results}, indent=2) + "\n")
     print(table(results, meta))
     print(f"wrote {out}")
+    replace_block(ROOT / "docs" / "benchmarks.md", table(results, meta), "compile")
 
 
 if __name__ == "__main__":
