@@ -37,8 +37,8 @@ from .options import given, options_from
 @click.option("--device", default="auto", show_default=True,
               help=f"Where to train: {DEVICE_HELP}.")  # fmt: skip
 @click.option("--compile", "compile_", is_flag=True,
-              help="Compile the networks with torch.compile: seconds to start, then faster "
-              "epochs for conv networks (docs/benchmarks.md).")  # fmt: skip
+              help="Compile the networks with torch.compile (seconds to start; measured no "
+              "faster on a 2-core CPU: docs/benchmarks.md).")  # fmt: skip
 @click.option("--processes", type=int, default=1, show_default=True,
               help="Train data-parallel in N processes on this machine (torch.distributed); "
               "for several machines use torchrun (docs/scaling.md).")  # fmt: skip
