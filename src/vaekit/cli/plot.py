@@ -14,6 +14,7 @@ from ..errors import ConfigError, DataError
 from ..inference.explore import (
     PROJECTIONS,
     condition_features,
+    condition_path,
     dims_by_activity,
     latent_grid,
     lerp,
@@ -182,11 +183,9 @@ def _interpolate(run: Run, rows: np.ndarray, labels: np.ndarray | None, out: Pat
     a, b = posterior_means(run.model, rows[[i, j]])
     steps = opts["steps"]
     z = np.vstack([lerp(a, b, steps), slerp(a, b, steps)])  # (2 * steps, L)
-    own = _own_features(run, rows[[i, j]], opts)  # (2, F): the path between the examples'
-    f = None  # conditions too (a soft class between two classes), unless --class is given
-    if own is not None:
-        t = torch.linspace(0, 1, steps, dtype=own.dtype)[:, None]
-        f = ((1 - t) * own[0] + t * own[1]).repeat(2, 1)  # (2 * steps, F)
+    # the path between the examples' conditions too, unless --class asks for one class
+    f = None if opts["klass"] is not None else condition_path(run.model, rows[[i, j]], steps)
+    f = None if f is None else f.repeat(2, 1)  # (2 * steps, F): linear, then spherical
     _panel(run, _decode(run, z, opts, f), steps, out,
            f"from example {i} to example {j} (posterior means)", xlabel="t (0 → 1)",
            row_labels=["linear", "spherical"],

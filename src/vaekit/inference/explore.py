@@ -70,6 +70,18 @@ def condition_features(model: VAE, n: int, klass: str | None = None,
     return cond.features_of(None, c)
 
 
+@torch.inference_mode()
+def condition_path(model: VAE, pair: np.ndarray, steps: int) -> Tensor | None:
+    """(steps, F) condition features along the straight line between two examples' own
+    (``pair``: their 2 input rows): a soft class between two classes. None for an
+    unconditional run."""
+    if model.condition is None:
+        return None
+    own = model.parts(torch.as_tensor(pair))[1]  # (2, F)
+    t = torch.linspace(0, 1, steps, dtype=own.dtype)[:, None]  # (steps, 1)
+    return (1 - t) * own[0] + t * own[1]
+
+
 def dims_by_activity(model: VAE, rows: Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     """Latent dimensions, most used first, with the measure and its name: the mean KL per
     dimension over ``rows`` (nats) for a factorised prior, else the variance of the posterior

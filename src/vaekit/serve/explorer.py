@@ -17,7 +17,14 @@ from PIL import Image
 
 from ..errors import ConfigError
 from ..inference.evaluation import elbo_terms
-from ..inference.explore import condition_features, dims_by_activity, lerp, project, slerp
+from ..inference.explore import (
+    condition_features,
+    condition_path,
+    dims_by_activity,
+    lerp,
+    project,
+    slerp,
+)
 from ..inference.expost import posterior_means
 from ..models.conditions import Labels, Mask
 from ..training.rundir import Run
@@ -168,12 +175,8 @@ class Explorer:
         k = whole(steps, "steps", 2, MAX_IMAGES // 2)
         za, zb = self.z[a], self.z[b]
         paths = {"linear": lerp(za, zb, k), "spherical": slerp(za, zb, k)}
-        f = None
-        if self.model.condition is not None and klass is None:  # the examples' own conditions,
-            with torch.inference_mode():  # and the path between them (a soft class)
-                own = self.model.parts(torch.from_numpy(self.rows[[a, b]]))[1]  # (2, F)
-            t = torch.linspace(0, 1, k, dtype=own.dtype)[:, None]
-            f = (1 - t) * own[0] + t * own[1]  # (k, F)
+        # the path between the examples' own conditions, unless a class is asked for
+        f = None if klass is not None else condition_path(self.model, self.rows[[a, b]], k)
         return {name: [self.png(x) for x in self.decode(z, klass, f)]
                 for name, z in paths.items()}  # fmt: skip
 
