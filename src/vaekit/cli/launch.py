@@ -43,7 +43,6 @@ def per_process_threads(n: int) -> int:
 def launch(n: int, argv: list[str]) -> int:
     """Run ``vaekit ARGV`` (which still holds ``--processes n``: each process checks it
     against its launcher) in ``n`` processes on this machine; their exit code, as vaekit's."""
-    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")  # for the processes it starts
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch

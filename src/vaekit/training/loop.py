@@ -30,7 +30,6 @@ from .checkpoint import (
     Every,
     Position,
     checkpoint_bytes,
-    data_fingerprint,
 )
 from .config import RunConfig, TrainConfig
 from .epoch_end import (
@@ -55,7 +54,7 @@ class _Stopped(Exception):
 class Trainer:
     def __init__(
         self, config: RunConfig, dataset: Dataset, files: RunFiles, quiet: bool, model: VAE,
-        every: Every | None = None, tensorboard: bool = False, fingerprint: str | None = None,
+        fingerprint: str, every: Every | None = None, tensorboard: bool = False,
         compiled: bool = False,
     ) -> None:  # fmt: skip
         self.config, self.dataset, self.files, self.quiet = config, dataset, files, quiet
@@ -76,7 +75,7 @@ class Trainer:
         self.take_train = dataset.batches_from("train", self.device)  # idx -> (B, D) float32
         self.n_train = dataset.size("train")
         self.x_valid = dataset.reader("valid", self.device)
-        self.fingerprint = fingerprint or data_fingerprint(dataset)  # the resumed data's digest
+        self.fingerprint = fingerprint  # the data's digest: a resume must find the same
         self.steps_per_epoch = math.ceil(self.n_train / tc.batch_size)
         self.opt = make_optimizer(self.model, tc.lr, tc.weight_decay)
         self.schedule = make_schedule(self.opt, tc.lr_schedule, tc.epochs * self.steps_per_epoch)
@@ -176,23 +175,7 @@ class Trainer:
             window = noise_window(len(idx), start) if self.world > 1 else contextlib.nullcontext()
             with autocast(self.precision, self.device), window:  # autocast: the networks only
                 terms = self.objective(self.model, xb, self.gen, beta=beta)
-            # one collective a step: the batch's loss sum, and whether any process saw a
-            # non-finite loss or was asked to stop (so all stop at the same step)
-            said = torch.tensor(
-                [
-                    float(terms.loss.detach()) * share * len(idx),
-                    float(not torch.isfinite(terms.loss)),
-                    float(self.stops.requested is not None),
-                ],
-                dtype=torch.float64,
-                device=self.device,
-            )
-            all_sum(said)
-            if said[1] > 0:
-                self._numerical_error(
-                    f"the loss became {terms.loss.item() if self.world == 1 else 'NaN or Inf in a process'}",
-                    i,
-                )
+            batch_loss, stop = self._agree_step(terms.loss.detach(), share, len(idx), i)
             self.opt.zero_grad(set_to_none=True)
             (terms.loss * share).backward()  # share = b/B: the batch mean once summed
             if self.world > 1:
@@ -203,14 +186,33 @@ class Trainer:
             self.opt.step()
             if self.schedule is not None:
                 self.schedule.step()
-            self.loss_sum += said[0].to(self.loss_sum.device)
+            self.loss_sum += batch_loss
             self.pos.step_in_epoch, self.pos.global_step = i + 1, self.pos.global_step + 1
             bar.update(1)
-            if said[2] > 0:
+            if stop:
                 self._checkpoint()
                 raise _Stopped
             if self.every.due(self.pos.global_step):
                 self._checkpoint()
+
+    def _agree_step(self, loss: torch.Tensor, share: float, n: int, i: int
+                    ) -> tuple[torch.Tensor, bool]:  # fmt: skip
+        """(the batch's loss sum, whether to stop now), after the non-finite check. One
+        process: the loss stays on its device, one sync for the check. Several: one collective
+        carries the sum and whether any process saw a non-finite loss or was asked to stop,
+        so all stop at the same step."""
+        requested = self.stops.requested is not None
+        if self.world == 1:
+            if not torch.isfinite(loss):
+                self._numerical_error(f"the loss became {loss.item()}", i)
+            return loss * n, requested
+        said = torch.stack([loss.double() * (share * n), (~torch.isfinite(loss)).double(),
+                            torch.tensor(float(requested), dtype=torch.float64,
+                                         device=loss.device)])  # fmt: skip
+        all_sum(said)
+        if said[1] > 0:
+            self._numerical_error("the loss became NaN or Inf in a process", i)
+        return said[0], bool(said[2] > 0)
 
     def _shard(self, idx: torch.Tensor) -> tuple[torch.Tensor, int, float]:
         """This process's rows of the batch ``idx`` (a contiguous part, the first at ``start``)

@@ -326,7 +326,7 @@ def train(
                 *(f"note: {n}" for n in notes),
             ]
             print("".join(f"vaekit: {render(line)}\n" for line in lines), end="", file=sys.stderr)
-        trainer = Trainer(config, dataset, files, quiet, model, every, tensorboard, fingerprint,
+        trainer = Trainer(config, dataset, files, quiet, model, fingerprint, every, tensorboard,
                           compiled=compile)  # fmt: skip
         if state in (RESUME, FINISHED):
             trainer.resume(read_checkpoint(out / CHECKPOINT_FILE, trainer.fingerprint))
