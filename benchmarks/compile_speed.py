@@ -32,10 +32,10 @@ MODELS = {
 
 
 def one_run(ds: vaekit.Dataset, model: dict, epochs: int, compiled: bool, out: Path) -> dict:
-    vaekit.train(dataset=ds, data="binarized-mnist", out=out, overwrite=True, quiet=True,
+    run = vaekit.train(dataset=ds, data="binarized-mnist", out=out, overwrite=True, quiet=True,
                  epochs=epochs, likelihood="bernoulli", lr=1e-3, lr_schedule="constant",
                  seed=0, threads=2, compile=compiled, **model)  # fmt: skip
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    rows = run.metrics
     seconds = [r["train_seconds"] for r in rows]
     return {"first": seconds[0], "later": statistics.median(seconds[1:]),
             "valid_elbo": rows[-1]["valid_elbo"]}  # fmt: skip

@@ -179,8 +179,7 @@ def test_log_likelihood(data: Path, run: Path, k: int, threads: int) -> np.ndarr
     return log_likelihood(model, rows, k=k, batch_size=100).numpy()
 
 
-def sample_accuracy(data: Path, run: Path, per_class: int = 1000, expost_only: bool = False
-                    ) -> dict:  # fmt: skip
+def sample_accuracy(data: Path, run: Path, per_class: int = 1000) -> dict:
     """A support-vector classifier (RBF kernel) fitted to the 8,000 real training images and
     their four one-pixel shifts (the "virtual examples" of Schölkopf et al.: a digit moved by
     a pixel is the same digit) classifies conditional samples, ``per_class`` of each class:
@@ -223,7 +222,7 @@ def sample_accuracy(data: Path, run: Path, per_class: int = 1000, expost_only: b
         out[f"sample_accuracy_{what}_worst_class"] = min(per)
         out[f"sample_accuracy_{what}_per_class"] = per
 
-    for what, noise in () if expost_only else (("means", False), ("draws", True)):
+    for what, noise in (("means", False), ("draws", True)):
         judge(what, model.sample(len(c), torch.Generator().manual_seed(0), noise=noise,
                                  condition=c).numpy())  # fmt: skip
     rows = np.hstack([d["train"], model.condition.index([str(v) for v in d["train_labels"]])])
