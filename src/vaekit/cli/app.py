@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ..errors import PeerError, VaekitError, speaking_cli
+from ..launcher_env import launched, launcher_rank
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -104,11 +105,10 @@ def _main(argv: list[str] | None, obj: dict[str, Any]) -> None:
         e.show()
         sys.exit(e.exit_code)
     except VaekitError as e:
-        rank = os.environ.get("RANK", "0") or "0"  # of several data-parallel processes
-        # (torchrun), the first one speaks of what all agreed on; a process that lost its
-        # peers speaks for itself (the first may be the one lost). Reading the variable
-        # keeps torch unimported.
-        if rank == "0":
+        rank = launcher_rank()  # of several data-parallel processes (torchrun), the first
+        # one speaks of what all agreed on; a process that lost its peers speaks for itself
+        # (the first may be the one lost).
+        if rank == 0:
             click.echo(f"vaekit: error: {e}", err=True)
         elif isinstance(e, PeerError):
             click.echo(f"vaekit: error: process {rank}: {e}", err=True)
@@ -129,7 +129,7 @@ def entry() -> None:
     reuse (``vaekit.runtime``). ``main`` called from Python changes only what the command's
     library call changes (``vaekit.train`` keeps freed memory from then on).
     """
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:  # one of several processes:
+    if launched():  # one of several processes:
         # torch's C++ distributed logs (a connection retry prints a C++ stack) stay off the
         # terminal; vaekit says what failed in one line. libtorch reads this when it loads.
         os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")

@@ -15,6 +15,7 @@ import uuid
 import click
 
 from ..errors import ConfigError
+from ..launcher_env import world_size
 from .app import EXIT_INTERRUPTED
 
 EXIT_LOST = 1  # a process died of a signal: not the user's input, not a clean stop
@@ -25,7 +26,7 @@ SHUTDOWN_SECONDS = 300
 
 def check_processes(n: int) -> bool:
     """Whether this command must start the processes itself (False: already one of them)."""
-    size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    size = world_size()
     if n < 1:
         raise ConfigError(f"--processes {n}: give 1 or more")
     if size > 1 and n not in (1, size):

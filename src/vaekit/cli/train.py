@@ -9,9 +9,9 @@ import click
 
 from ..data import DataConfig
 from ..inference import make_objective
+from ..launcher_env import launcher_rank
 from ..models import ModelConfig
 from ..runtime import DEVICE_HELP
-from ..runtime.processes import launcher_rank
 from ..training import TrainConfig
 from ..training import train as train_run
 from ..training.checkpoint import DEFAULT_CHECKPOINT_EVERY

@@ -5,12 +5,12 @@ replaced by the CPU behind the user's back."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import torch
 
 from ..errors import ConfigError, opt
+from ..launcher_env import launched, local_rank
 
 DEVICE_HELP = "auto (a CUDA GPU if there is one, else the CPU), cpu, cuda or cuda:N"
 _FORM = re.compile(r"(auto|cpu|mps|cuda)(?::(\d+))?$")
@@ -45,8 +45,7 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
         build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
         raise ConfigError(f"{opt('device', name)}: no CUDA GPU found (torch {torch.__version__}, "
                           f"{build}); {opt('device', 'cpu')} works")  # fmt: skip
-    several = int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
-    if several and index is not None:
+    if launched() and index is not None:
         raise ConfigError(f"{opt('device', name)} names one GPU for several processes: give "
                           f"{opt('device', 'cuda')} and each process takes its own")  # fmt: skip
     if index is not None:
@@ -54,7 +53,7 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
             raise ConfigError(f"{opt('device', name)}: this machine has {count} CUDA GPU(s), "
                               f"cuda:0…cuda:{count - 1}")  # fmt: skip
         return torch.device("cuda", int(index))
-    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    local = local_rank()
     if local >= count:
         raise ConfigError(f"process {local} on this machine needs a GPU of its own and there are "
                           f"{count}: start at most {count} processes a machine")  # fmt: skip

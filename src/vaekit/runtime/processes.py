@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..errors import PeerError
+from ..launcher_env import launched, local_rank
 
 TIMEOUT_ENV = "VAEKIT_DIST_TIMEOUT"  # seconds a collective waits for a lost peer (default 60)
 
@@ -37,17 +38,6 @@ def rank_and_size() -> tuple[int, int]:
     return 0, 1
 
 
-def launcher_rank() -> int:
-    """This process's rank as the launcher numbered it (0 for a single process): valid also
-    before and after the process group."""
-    return int(os.environ.get("RANK", "0") or 0)
-
-
-def launched() -> bool:
-    """Started by torchrun (or any launcher setting WORLD_SIZE > 1)."""
-    return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
-
-
 @contextlib.contextmanager
 def process_group() -> Iterator[None]:
     """Join the launcher's process group for the duration (gloo on CPUs, NCCL on GPUs), with
@@ -57,7 +47,7 @@ def process_group() -> Iterator[None]:
         yield
         return
     backend = "gloo"
-    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    local = local_rank()
     if torch.cuda.is_available() and local < torch.cuda.device_count():
         # NCCL reduces on the current GPU: each process's own, or all would share cuda:0
         torch.cuda.set_device(local)
