@@ -160,3 +160,38 @@ def test_a_lazy_folder_is_checked_whole_before_training(tmp_path, capsys):
                             "--quiet"], capsys)  # fmt: skip
     assert code == 2 and "005.png is not a readable image" in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_decoded_rows_index_as_an_array_does():
+    """Slices, index arrays (negative too), masks and out-of-range indices, as numpy's."""
+    from vaekit.data.lazy import DecodedRows
+
+    table = np.arange(30, dtype=np.float32).reshape(10, 3)
+    rows = DecodedRows(table.shape, table.dtype, lambda index: table[index])
+    for i in (slice(2, 7), slice(None, None, 3), slice(-4, None), np.array([9, 0, -1, 3]),
+              np.arange(10) % 3 == 0, np.array([], dtype=np.int64)):  # fmt: skip
+        np.testing.assert_array_equal(rows[i], table[i])
+    for bad in (np.array([10]), np.array([-11])):
+        with pytest.raises(IndexError):
+            rows[bad]
+
+
+def test_a_lazy_folders_decoding_threads_end_with_its_rows(tmp_path):
+    """Nothing but the rows holds the thread pool: no threads are left behind."""
+    import gc
+    import threading
+
+    from vaekit.data.folders import scan_image_folder
+
+    folder = _folder(tmp_path / "imgs", n=6)
+    before = threading.active_count()
+    scanned = scan_image_folder(folder, workers=3)
+    assert scanned.images[np.array([0, 5])].shape == (2, scanned.images.shape[1])
+    assert threading.active_count() > before
+    del scanned
+    gc.collect()
+    for _ in range(100):  # a collected pool wakes its idle threads to leave
+        if threading.active_count() == before:
+            break
+        threading.Event().wait(0.02)
+    assert threading.active_count() == before

@@ -11,6 +11,7 @@ import hashlib
 import os
 import struct
 import warnings
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,16 +45,12 @@ def read_image_folder(path: Path, image_size: tuple[int, int] | None = None) -> 
     With ``image_size`` (H, W) each image is scaled to cover H×W, keeping its aspect ratio,
     then centre-cropped to exactly H×W; without it all images must share one size.
     """
-    path = Path(path)
-    size = _check_size(image_size)
-    rel = _find_images(path)
-    labels, classes = _labels(path, rel)
-    first = _read(path / rel[0], size)  # (H, W, C)
+    path, size, rel, labels, classes = _survey(path, image_size)
+    decoded = _decoded(path, rel, size, map)
+    first = next(decoded)  # (H, W, C)
     images = np.empty((len(rel), *first.shape), dtype=first.dtype)  # (N, H, W, C)
     images[0] = first
-    for i, r in enumerate(rel[1:], start=1):
-        a = _read(path / r, size)  # (h, w, C)
-        _check_same(a, path / r, first, path / rel[0])
+    for i, a in enumerate(decoded, start=1):
         images[i] = a
     return ImageFolder(images, labels, classes, tuple(r.as_posix() for r in rel))
 
@@ -63,15 +60,14 @@ def scan_image_folder(path: Path, image_size: tuple[int, int] | None = None,
     """As :func:`read_image_folder`, but the images stay on disk: each is decoded once now,
     to find any unreadable, mixed-size or mixed-kind file before training starts, and then
     again whenever its row is read (``images`` is a :class:`DecodedRows` of (N, H*W*C)
-    rows), by a pool of ``workers`` threads (Pillow decodes without holding the GIL)."""
-    path = Path(path)
-    size = _check_size(image_size)
-    rel = _find_images(path)
-    labels, classes = _labels(path, rel)
-    first = _read(path / rel[0], size)  # (H, W, C)
+    rows), by a pool of ``workers`` threads (Pillow decodes without holding the GIL); only
+    the rows hold the pool, and its idle threads leave when it is collected with them."""
+    path, size, rel, labels, classes = _survey(path, image_size)
     pool = ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1))
-    for r, a in zip(rel[1:], pool.map(lambda r: _read(path / r, size), rel[1:]), strict=True):
-        _check_same(a, path / r, first, path / rel[0])
+    decoded = _decoded(path, rel, size, pool.map)
+    first = next(decoded)  # (H, W, C)
+    for _ in decoded:  # checked, then let go
+        pass
     files = [path / r for r in rel]
 
     def decode(index: np.ndarray) -> np.ndarray:  # (n,) -> (n, H*W*C), in index order
@@ -83,6 +79,26 @@ def scan_image_folder(path: Path, image_size: tuple[int, int] | None = None,
     images = DecodedRows((len(rel), first.size), first.dtype, decode)
     return ImageFolder(images, labels, classes, tuple(r.as_posix() for r in rel),
                        tuple(int(d) for d in first.shape))  # fmt: skip
+
+
+def _survey(path: Path, image_size: tuple[int, int] | None
+            ) -> tuple[Path, tuple[int, int] | None, list[Path], np.ndarray | None, tuple[str, ...]]:  # fmt: skip
+    """(folder, checked size, relative image paths, labels, classes) of a folder to read."""
+    path = Path(path)
+    size = _check_size(image_size)
+    rel = _find_images(path)
+    return (path, size, rel, *_labels(path, rel))
+
+
+def _decoded(path: Path, rel: list[Path], size: tuple[int, int] | None,
+             mapper: Callable) -> Iterator[np.ndarray]:  # fmt: skip
+    """Each image of ``rel`` as (H, W, C), in order, decoded by ``mapper`` (``map`` or a thread
+    pool's), each checked to be of the first one's kind and size."""
+    first = _read(path / rel[0], size)
+    yield first
+    for r, a in zip(rel[1:], mapper(lambda r: _read(path / r, size), rel[1:]), strict=True):
+        _check_same(a, path / r, first, path / rel[0])
+        yield a
 
 
 def _check_size(image_size: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -80,7 +80,15 @@ class DecodedRows:
         return self.shape[0]
 
     def __getitem__(self, i: slice | np.ndarray) -> np.ndarray:
-        return self.decode(np.arange(self.shape[0])[i])
+        n = self.shape[0]
+        if isinstance(i, slice):  # a batch of a few rows: no index of all N rows
+            return self.decode(np.arange(*i.indices(n)))
+        index = np.asarray(i)
+        if index.dtype == bool:
+            return self.decode(np.arange(n)[index])
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(f"row index out of range for {n} rows")
+        return self.decode(np.where(index < 0, index + n, index))
 
 
 def is_lazy(a: object) -> bool:
