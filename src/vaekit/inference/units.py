@@ -37,11 +37,12 @@ def results_in_data_units(
     r: dict[str, Any],
     t: Transform | None,
     dim: int,
-    discrete: bool = False,
-    jacobian: float | None = None,
+    discrete: bool,
+    jacobian: float,
 ) -> dict[str, Any]:
     """Results computed in the model's units, stated in the data's own (``t``: the run's
-    preprocessing, None for none); ``units`` says which.
+    preprocessing, None for none; ``jacobian``: :func:`model_log_jacobian`, which knows the
+    dimensions the model scores); ``units`` says which.
 
     A density on 8-bit data gets no bits/dim: it is not a probability of the 256 levels
     (it can exceed 1), so its bits/dim compare with nothing.
@@ -56,18 +57,17 @@ def results_in_data_units(
         return r
     if t.kind == "8-bit":
         r = _no_bits(r)
-    jac = t.log_jacobian(dim) if jacobian is None else jacobian
     for key in LOG_DENSITIES:
         if key in r:
-            r[key] += jac
+            r[key] += jacobian
     if "log_likelihood_repeats" in r:
-        r["log_likelihood_repeats"] = [v + jac for v in r["log_likelihood_repeats"]]
+        r["log_likelihood_repeats"] = [v + jacobian for v in r["log_likelihood_repeats"]]
     for key in WITH_BITS:
         if key in r and r.get(f"{key}_bits_per_dim") is not None:
             r[f"{key}_bits_per_dim"] = bits_per_dim(r[key], dim)
     r["units"] = (f"nats per example, in the data's own units: the model sees them after "
-                  f"{t.describe()}, and the log-Jacobian of that map, {jac:.3f} nats, is added")  # fmt: skip
-    r["log_jacobian"] = jac
+                  f"{t.describe()}, and the log-Jacobian of that map, {jacobian:.3f} nats, is added")  # fmt: skip
+    r["log_jacobian"] = jacobian
     return r
 
 
