@@ -158,10 +158,9 @@ def _agreed_state(files: RunFiles, out: Path, config: RunConfig, overwrite: bool
             grown = resume and read_config(out).train != config.train
         except VaekitError as e:
             refused = e
-    state, grown, said = agree((state, grown, None if refused is None else
-                                (type(refused).__name__, str(refused))))  # fmt: skip
-    if refused is None and said is not None:  # another process's refusal, as one line
-        refused = RunDirError(said[1])
+    state, grown, said = agree((state, grown, None if refused is None else str(refused)))
+    if refused is None and said is not None:  # the main process's refusal, as one line
+        refused = RunDirError(said)
     return state, grown, refused
 
 
