@@ -14,6 +14,7 @@ import numpy as np
 
 from ..data import check_array, read_npy
 from ..errors import DataError, RunDirError
+from ..inference.compressors import COMPRESSOR_CHOICES, compressed_bits
 from ..inference.scores import (
     SCORES,
     anomaly_scores,
@@ -58,6 +59,14 @@ THRESHOLDS_FILE = "thresholds.json"
     help="Steps of per-example refinement of q for the amortisation gap; 0 skips it.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every draw.")
+@click.option(
+    "--compressor",
+    type=click.Choice(COMPRESSOR_CHOICES),
+    default="png",
+    show_default=True,
+    help="Lossless codec of the complexity-corrected score: png, lossless webp, or g4 "
+    "(CCITT Group 4, 0/1 single-channel images only).",
+)
 @click.option(
     "--labels",
     type=click.Path(path_type=Path),
@@ -135,14 +144,15 @@ def _scores(
     if isinstance(run, BaselineRun):  # exact −log p(x); nothing to sample or refine
         out = {"nll_nats": -run.model.log_prob(x)}
         if run.model.name == "bernoulli-mixture" and run.data.image_shape is not None:
-            out |= complexity_corrected(out["nll_nats"], x, run.data.image_shape, (0.0, 1.0))
+            bits = compressed_bits(x, run.data.image_shape, (0.0, 1.0), settings["compressor"])
+            out |= complexity_corrected(out["nll_nats"], bits)
         return out
     cfg = run.config
     return anomaly_scores(run.model, x, importance_samples=settings["k"],
                           draws=settings["draws"], refine_steps=settings["refine_steps"],
                           seed=settings["seed"], transform=run.transform,
                           image_shape=cfg.model.image_shape, value_range=cfg.data.value_range,
-                          quiet=quiet)  # fmt: skip
+                          compressor=settings["compressor"], quiet=quiet)  # fmt: skip
 
 
 def _scored_rows(run: Run | BaselineRun, data: str | None, data_dir: str | None, split: str,
@@ -227,7 +237,7 @@ def _thresholds_of(source: Path, run: Run | BaselineRun, settings: dict[str, Any
 
 def _write_csv(out: Path, s: dict[str, np.ndarray], y: np.ndarray | None,
                limits: dict[str, float] | None) -> None:  # fmt: skip
-    names = [n for n in (*SCORES, "png_bits") if n in s]
+    names = [n for n in (*SCORES, "compressed_bits") if n in s]
     flagged = [n for n in names if limits and n in limits]
     buf = io.StringIO()
     w = csv.writer(buf)

@@ -9,10 +9,12 @@ Every score is oriented the same way — larger means more anomalous — and nam
 - ``amortisation_gap_nats``: how much ``refine_steps`` of per-example ascent on q improve the
   ELBO (an example the encoder has not learned to encode; related to the likelihood regret
   of Xiao et al. 2020);
-- ``complexity_corrected_bits``: −log₂ P(x) minus the size of x in bits as a lossless PNG
-  (Serrà et al. 2020): simple images are likely under any model, and the correction asks
-  whether the model explains x better than a generic compressor. Defined only for a discrete
-  likelihood on images (a density has no bits to compare); ``png_bits`` is the size itself.
+- ``complexity_corrected_bits``: −log₂ P(x) minus the size of x in bits as a losslessly
+  compressed image (Serrà et al. 2020): simple images are likely under any model, and the
+  correction asks whether the model explains x better than a generic compressor (PNG by
+  default; lossless WebP or CCITT Group 4 on request: :mod:`.compressors`). Defined only
+  for a discrete likelihood on images (a density has no bits to compare);
+  ``compressed_bits`` is the size itself.
 
 Log-densities are in the data's own units (the run's preprocessing and its log-Jacobian), as
 ``vaekit evaluate`` states them. :func:`separation` gives AUROC, AUPRC and the false-positive
@@ -21,17 +23,16 @@ rate at 95% true-positive rate of every score against 0/1 labels (1 = anomaly).
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import torch
-from PIL import Image
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from torch import Tensor
 
 from ..data.transform import Transform
 from ..models import VAE, rsample
+from .compressors import compressed_bits
 from .diagnostics import refined_estimates
 from .importance import as_input, batches, fitting_rows, generator_for, log_likelihood
 from .units import model_log_jacobian
@@ -53,36 +54,10 @@ def _elbo_parts(model: VAE, x: Tensor, draws: int, gen: torch.Generator) -> tupl
     return torch.cat(elbo), torch.cat(rec)
 
 
-def png_bits(x_data: np.ndarray, image_shape: tuple[int, ...], value_range: tuple[float, float]
-             ) -> np.ndarray:  # fmt: skip
-    """Lossless PNG size in bits of each row (N, D) as an image of its own levels: 1-bit for
-    0/1 data, else 8-bit (values mapped from ``value_range`` to 0–255 and rounded)."""
-    h, w = image_shape[:2]
-    c = math.prod(image_shape[2:])
-    lo, hi = value_range
-    binary = lo == 0 and hi == 1 and np.isin(x_data, (0, 1)).all()
-    sizes = []
-    for row in x_data:
-        img = row.reshape(h, w, c)
-        if binary:
-            im = Image.fromarray(img[..., 0].astype(bool)) if c == 1 else Image.fromarray(
-                (img * 255).astype(np.uint8))  # fmt: skip
-        else:
-            levels = np.clip(np.rint((img - lo) / max(hi - lo, 1e-12) * 255), 0, 255)
-            levels = levels.astype(np.uint8)
-            im = Image.fromarray(levels[..., 0] if c == 1 else levels)
-        buf = io.BytesIO()
-        im.save(buf, format="PNG", optimize=True)
-        sizes.append(8 * buf.tell())
-    return np.asarray(sizes, dtype=np.float64)
-
-
-def complexity_corrected(nll_nats: np.ndarray, x_data: np.ndarray,
-                         image_shape: tuple[int, ...], levels: tuple[float, float]
-                         ) -> dict[str, np.ndarray]:  # fmt: skip
-    """``png_bits`` and ``complexity_corrected_bits`` = −log₂ P(x) − png_bits, per row."""
-    png = png_bits(x_data, image_shape, levels)
-    return {"png_bits": png, "complexity_corrected_bits": nll_nats / math.log(2) - png}
+def complexity_corrected(nll_nats: np.ndarray, bits: np.ndarray) -> dict[str, np.ndarray]:
+    """``compressed_bits`` (x's content bits, :func:`.compressors.compressed_bits`) and
+    ``complexity_corrected_bits`` = −log₂ P(x) − compressed_bits, per row."""
+    return {"compressed_bits": bits, "complexity_corrected_bits": nll_nats / math.log(2) - bits}
 
 
 def anomaly_scores(
@@ -96,6 +71,7 @@ def anomaly_scores(
     transform: Transform | None = None,
     image_shape: tuple[int, ...] | None = None,
     value_range: tuple[float, float] | None = None,
+    compressor: str = "png",
     quiet: bool = True,
 ) -> dict[str, np.ndarray]:
     """Per-example scores (see the module), each (N,) float64; ``x`` in the model's units."""
@@ -103,7 +79,9 @@ def anomaly_scores(
     x = as_input(model, x)
     jac = model_log_jacobian(model, transform)  # over the scored dimensions
     out: dict[str, np.ndarray] = {}
+    bits = None  # coded first: a codec that cannot code the data is refused before any IS
     if importance_samples > 0:
+        bits = _code_lengths(model, x, transform, image_shape, value_range, compressor)
         ll = log_likelihood(model, x, importance_samples, seed=seed, quiet=quiet)
         out["nll_nats"] = -(ll.numpy() + jac)
     elbo, rec = _elbo_parts(model, x, draws, generator_for(model, seed + 1))
@@ -112,15 +90,25 @@ def anomaly_scores(
     if refine_steps > 0:
         refined = refined_estimates(model, x, steps=refine_steps, seed=seed + 2, quiet=quiet)
         out["amortisation_gap_nats"] = refined["elbo"].numpy() + jac + out["neg_elbo_nats"]
-    masked = model.condition is not None and model.condition.scored() is not None
-    if "nll_nats" in out and model.likelihood.discrete and image_shape is not None and not masked:
-        # (a mask run's −log p(x_missing | x_observed) is no code length of the whole image)
-        xs = x[:, : model.input_dim].cpu().numpy()  # x without a condition's columns
-        x_data = xs if transform is None else transform.invert(xs)
-        levels = (0.0, 255.0) if transform is not None and transform.kind == "8-bit" else (
-            value_range or (0.0, 1.0))  # fmt: skip
-        out |= complexity_corrected(out["nll_nats"], x_data, image_shape, levels)
+    if bits is not None:
+        out |= complexity_corrected(out["nll_nats"], bits)
     return out
+
+
+def _code_lengths(model: VAE, x: Tensor, transform: Transform | None,
+                  image_shape: tuple[int, ...] | None, value_range: tuple[float, float] | None,
+                  compressor: str) -> np.ndarray | None:  # fmt: skip
+    """(N,) compressed content bits of the examples for the complexity correction, or None
+    where it does not apply: a density (no bits to compare), flat rows, or a mask run
+    (its −log p(x_missing | x_observed) is no code length of the whole image)."""
+    masked = model.condition is not None and model.condition.scored() is not None
+    if not model.likelihood.discrete or image_shape is None or masked:
+        return None
+    xs = x[:, : model.input_dim].cpu().numpy()  # x without a condition's columns
+    x_data = xs if transform is None else transform.invert(xs)
+    levels = (0.0, 255.0) if transform is not None and transform.kind == "8-bit" else (
+        value_range or (0.0, 1.0))  # fmt: skip
+    return compressed_bits(x_data, image_shape, levels, compressor)
 
 
 def separation(scores: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, dict[str, float]]:

@@ -1,0 +1,101 @@
+"""Lossless image compressors: the generic code length L(x) of the complexity-corrected
+anomaly score (Serrà et al. 2020), S(x) = −log₂ P(x) − L(x).
+
+L(x) stands in for a universal model of images. Each compressor is a codec Pillow ships:
+
+- ``png`` (the default): PNG at its highest effort, 1-bit for 0/1 data: Serrà et al.'s
+  baseline codec;
+- ``webp``: lossless WebP (method 6), any 8-bit image, gray or colour: shorter than PNG on
+  8-bit digits and on photographs;
+- ``g4``: CCITT Group 4 (fax) in TIFF, 0/1 single-channel images only: the shortest code for
+  binarized digits (about 200 content bits for an MNIST digit against PNG's 520).
+
+A shorter code is not always the better correction (docs/anomaly.md): Group 4 makes one digit
+against the others far easier to tell (mean AUROC 0.98 against PNG's 0.94), but it codes
+speckle so dearly that stochastically binarised outliers look normal under it, and on clean
+8×8 bars PNG corrects where Group 4 does not. So the codec is a choice the user makes and
+the default stays the baseline's.
+
+Each size is the content's: the file of a blank image of the same shape and kind is taken
+off, so a container's fixed cost (PNG's 552 bits for a 28×28 bilevel image) is not counted as
+information about x. That moves every score by the same constant; rankings are unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, features
+
+from ..errors import ConfigError, opt
+from ..registry import Registry
+
+COMPRESSORS: Registry = Registry("compressor")
+
+
+@COMPRESSORS.add("png")
+def _png(im: Image.Image, buf: io.BytesIO) -> None:
+    im.save(buf, format="PNG", optimize=True)
+
+
+@COMPRESSORS.add("webp")
+def _webp(im: Image.Image, buf: io.BytesIO) -> None:
+    im.save(buf, format="WEBP", lossless=True, quality=100, method=6)
+
+
+@COMPRESSORS.add("g4")
+def _g4(im: Image.Image, buf: io.BytesIO) -> None:
+    im.save(buf, format="TIFF", compression="group4")
+
+
+COMPRESSOR_CHOICES = tuple(COMPRESSORS)  # png first: the default
+
+
+def _available(name: str) -> bool:
+    return {"webp": features.check("webp"), "g4": features.check("libtiff")}.get(name, True)
+
+
+def check_compressor(name: str, bilevel: bool) -> None:
+    """A ConfigError where compressor ``name`` cannot code images that are (or not) 0/1
+    single-channel, or Pillow was built without it."""
+    COMPRESSORS.lookup(name)
+    if name == "g4" and not bilevel:
+        raise ConfigError(f"{opt('compressor', 'g4')} codes 0/1 single-channel images only; "
+                          f"use {opt('compressor', 'webp')} or png for these")  # fmt: skip
+    if not _available(name):
+        raise ConfigError(f"{opt('compressor', name)}: this Pillow was built without it; "
+                          f"{opt('compressor', 'png')} works")  # fmt: skip
+
+
+def compressed_bits(x_data: np.ndarray, image_shape: tuple[int, ...],
+                    value_range: tuple[float, float], compressor: str = "png"
+                    ) -> np.ndarray:  # fmt: skip
+    """Content bits (N,) of each row (N, D) as a losslessly compressed image of its own
+    levels: 1-bit for 0/1 data, else 8-bit (values mapped from ``value_range`` to 0–255 and
+    rounded)."""
+    h, w = image_shape[:2]
+    c = math.prod(image_shape[2:])
+    lo, hi = value_range
+    binary = lo == 0 and hi == 1 and bool(np.isin(x_data, (0, 1)).all())
+    check_compressor(compressor, binary and c == 1)
+    save: Callable[[Image.Image, io.BytesIO], None] = COMPRESSORS[compressor]
+
+    def image(row: np.ndarray) -> Image.Image:  # (D,) -> Pillow image (H, W[, C])
+        img = row.reshape(h, w, c)
+        if binary:
+            return Image.fromarray(img[..., 0].astype(bool)) if c == 1 else Image.fromarray(
+                (img * 255).astype(np.uint8))  # fmt: skip
+        levels = np.clip(np.rint((img - lo) / max(hi - lo, 1e-12) * 255), 0, 255)
+        levels = levels.astype(np.uint8)
+        return Image.fromarray(levels[..., 0] if c == 1 else levels)
+
+    def bits(row: np.ndarray) -> int:
+        buf = io.BytesIO()
+        save(image(row), buf)
+        return 8 * buf.tell()
+
+    blank = bits(np.full(h * w * c, lo, dtype=np.float64))  # the container's fixed cost
+    return np.asarray([bits(row) - blank for row in x_data], dtype=np.float64)
