@@ -64,3 +64,10 @@ def test_the_codecs_claims_hold_on_digits():
     assert bits["g4"] < min(bits["webp"], bits["png"]), bits
     bits = {c: compressed_bits(grey, (24, 24, 1), (0.0, 1.0), c).mean() for c in ("png", "webp")}
     assert bits["webp"] < bits["png"], bits
+
+
+def test_an_image_a_codec_cannot_hold_is_a_data_error():
+    from vaekit.errors import DataError
+
+    with pytest.raises(DataError, match="cannot code these 2x17000 images"):
+        compressed_bits(RNG.random((1, 2 * 17000)), (2, 17000, 1), (0.0, 1.0), "webp")

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, features
 
-from ..errors import ConfigError, opt
+from ..errors import ConfigError, DataError, opt
 from ..registry import Registry
 
 COMPRESSORS: Registry = Registry("compressor")
@@ -94,7 +94,11 @@ def compressed_bits(x_data: np.ndarray, image_shape: tuple[int, ...],
 
     def bits(row: np.ndarray) -> int:
         buf = io.BytesIO()
-        save(image(row), buf)
+        try:
+            save(image(row), buf)
+        except (OSError, ValueError) as e:  # e.g. WebP's 16383-pixel side
+            raise DataError(f"{opt('compressor', compressor)} cannot code these {h}x{w} "
+                            f"images ({e}); {opt('compressor', 'png')} codes any size") from None  # fmt: skip
         return 8 * buf.tell()
 
     blank = bits(np.full(h * w * c, lo, dtype=np.float64))  # the container's fixed cost
