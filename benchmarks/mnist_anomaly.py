@@ -186,11 +186,18 @@ def ood(data_dir: str, runs: Path, threads: int) -> None:
                                      "commands": commands})  # fmt: skip
 
 
+def _label(score: str) -> str:
+    """A column's name: the score's, and for the complexity correction its codec."""
+    if score.startswith("complexity_corrected_bits"):
+        return f"complexity_corrected_bits, {score.rpartition('_')[2].replace('bits', 'png')}"
+    return score
+
+
 def _auroc_table(rows: list[tuple[str, dict]], first: str) -> str:
     """Markdown: one row per (label, {model: {score: metrics}}), one column per model's score,
     and the mean AUROC of each column (the best in bold)."""
     cols = [(m, s) for m, scores in rows[0][1].items() for s in scores]
-    head = " | ".join(f"{m.replace('_', ' ')}: {s}" for m, s in cols)
+    head = " | ".join(f"{m.replace('_', ' ')}: {_label(s)}" for m, s in cols)
     lines = [f"| {first} | {head} |", "|---" * (len(cols) + 1) + "|"]
     for label, res in rows:
         lines.append(f"| {label} | " + " | ".join(f"{res[m][s]['auroc']:.3f}" for m, s in cols)
