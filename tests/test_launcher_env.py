@@ -30,3 +30,16 @@ def test_reading_it_does_not_import_torch() -> None:
     code = "import sys, vaekit.launcher_env as e; e.launched(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_variable_that_is_no_whole_number_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vaekit.errors import ConfigError
+
+    monkeypatch.setenv("RANK", "one")
+    with pytest.raises(ConfigError, match="RANK='one' in the environment is not a whole number"):
+        launcher_rank()
+    env = {k: v for k, v in __import__("os").environ.items() if k != "RANK"}
+    done = subprocess.run([sys.executable, "-m", "vaekit", "--version"], text=True,
+                          capture_output=True, env={**env, "WORLD_SIZE": "2x"})  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "WORLD_SIZE='2x'" in done.stderr and "Traceback" not in done.stderr

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import os
 
+from .errors import ConfigError
+
 
 def _number(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():  # a launcher's numbers are whole and not negative
+        raise ConfigError(
+            f"{name}={value!r} in the environment is not a whole number: "
+            "start the processes with torchrun or vaekit train --processes"
+        )
+    return int(value)
 
 
 def world_size() -> int:

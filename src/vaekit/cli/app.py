@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from ..errors import PeerError, VaekitError, speaking_cli
-from ..launcher_env import launched, launcher_rank
+from ..launcher_env import launched, launcher_rank, local_rank, world_size
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -105,7 +105,7 @@ def _main(argv: list[str] | None, obj: dict[str, Any]) -> None:
         e.show()
         sys.exit(e.exit_code)
     except VaekitError as e:
-        rank = launcher_rank()  # of several data-parallel processes (torchrun), the first
+        rank = _speaker()  # of several data-parallel processes (torchrun), the first
         # one speaks of what all agreed on; a process that lost its peers speaks for itself
         # (the first may be the one lost).
         if rank == 0:
@@ -121,6 +121,14 @@ def _main(argv: list[str] | None, obj: dict[str, Any]) -> None:
         sys.exit(EXIT_USER_ERROR)
 
 
+def _speaker() -> int:
+    """This process's rank, for deciding who speaks of an error (0 if the variable is bad)."""
+    try:
+        return launcher_rank()
+    except VaekitError:
+        return 0
+
+
 def entry() -> None:
     """The ``vaekit`` executable: :func:`main` in a process of its own.
 
@@ -129,7 +137,13 @@ def entry() -> None:
     reuse (``vaekit.runtime``). ``main`` called from Python changes only what the command's
     library call changes (``vaekit.train`` keeps freed memory from then on).
     """
-    if launched():  # one of several processes:
+    try:
+        world_size(), launcher_rank(), local_rank()  # checked once, before anything reads them
+        several = launched()
+    except VaekitError as e:
+        click.echo(f"vaekit: error: {e}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    if several:  # one of several processes:
         # torch's C++ distributed logs (a connection retry prints a C++ stack) stay off the
         # terminal; vaekit says what failed in one line. libtorch reads this when it loads.
         os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")

@@ -72,7 +72,7 @@ def _evaluate_baseline(run_dir: str, data: str | None, data_dir: str | None, spl
     """A finite mixture's log-likelihood: exact, so no importance sampling and no bound."""
     run, ds = baseline_and_data(run_dir, data, data_dir)
     ll = run.model.log_prob(ds.split(split))  # (N,) exact
-    discrete = run.model.name == "bernoulli-mixture"
+    discrete = run.model.binary
     res = {"split": split, "data": ds.name, "n": int(ll.shape[0]), "exact": True,
            "model": f"{run.family}, {run.settings['components']} component(s)",
            "log_likelihood": float(ll.mean()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -109,11 +110,11 @@ def _sample_baseline(run_dir: str, n: int, out: Path, seed: int, sampler: str) -
 
 
 def _components(sampler: str) -> int:
-    kind, _, k = sampler.partition(":")
-    if kind != "gmm" or not k.isdigit() or int(k) < 1:
+    form = re.fullmatch(r"gmm:(\d+)", sampler)  # the --sampler syntax, not a baseline's name
+    if form is None or int(form.group(1)) < 1:
         raise click.BadParameter(f"{sampler!r}: use prior or gmm:K with K a positive whole "
                                  "number, e.g. gmm:10", param_hint="--sampler")  # fmt: skip
-    return int(k)
+    return int(form.group(1))
 
 
 @click.command()

@@ -64,8 +64,8 @@ THRESHOLDS_FILE = "thresholds.json"
     type=click.Choice(COMPRESSOR_CHOICES),
     default="png",
     show_default=True,
-    help="Lossless codec of the complexity-corrected score: png, lossless webp, or g4 "
-    "(CCITT Group 4, 0/1 single-channel images only).",
+    help="Lossless codec of the complexity-corrected score (computed with -k > 0): png, "
+    "lossless webp, or g4 (CCITT Group 4, 0/1 single-channel images only).",
 )
 @click.option(
     "--labels",
@@ -143,7 +143,7 @@ def _scores(
 ) -> dict[str, np.ndarray]:
     if isinstance(run, BaselineRun):  # exact −log p(x); nothing to sample or refine
         out = {"nll_nats": -run.model.log_prob(x)}
-        if run.model.name == "bernoulli-mixture" and run.data.image_shape is not None:
+        if run.model.binary and run.data.image_shape is not None:
             bits = compressed_bits(x, run.data.image_shape, (0.0, 1.0), settings["compressor"])
             out |= complexity_corrected(out["nll_nats"], bits)
         return out
@@ -229,6 +229,12 @@ def _thresholds_of(source: Path, run: Run | BaselineRun, settings: dict[str, Any
     if weights != weights_digest(run.run_dir):
         raise RunDirError(f"{path} holds thresholds of another model than {run.run_dir}'s; "
                           "calibrate this run with --calibrate")  # fmt: skip
+    if isinstance(calibrated, dict):  # files from before --compressor were coded with PNG
+        calibrated = {"compressor": COMPRESSOR_CHOICES[0], **calibrated}
+        codec = calibrated["compressor"]
+        if "complexity_corrected_bits" in limits and codec != settings["compressor"]:
+            raise RunDirError(f"{path} holds thresholds of --compressor {codec} scores; score "
+                              f"with --compressor {codec}, or calibrate again")  # fmt: skip
     if calibrated != settings:  # other draws or refinement move the scores the limits are for
         click.echo(f"vaekit: note: {path} was calibrated with {calibrated}, these scores use "
                    f"{settings}: flags may not keep the target rate", err=True)  # fmt: skip

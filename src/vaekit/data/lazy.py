@@ -86,6 +86,8 @@ class DecodedRows:
         index = np.asarray(i)
         if index.dtype == bool:
             return self.decode(np.arange(n)[index])
+        if not np.issubdtype(index.dtype, np.integer) and index.size:
+            raise IndexError(f"rows are indexed by integers or a mask, not {index.dtype}")
         if index.size and (index.min() < -n or index.max() >= n):
             raise IndexError(f"row index out of range for {n} rows")
         return self.decode(np.where(index < 0, index + n, index))

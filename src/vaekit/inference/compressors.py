@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, features
@@ -36,52 +37,57 @@ from ..registry import Registry
 COMPRESSORS: Registry = Registry("compressor")
 
 
-@COMPRESSORS.add("png")
-def _png(im: Image.Image, buf: io.BytesIO) -> None:
-    im.save(buf, format="PNG", optimize=True)
+@dataclass(frozen=True)
+class Codec:
+    """A lossless format of Pillow's: how to save, and what it can code."""
+
+    name: str
+    save_args: dict[str, Any]  # Image.save keywords
+    bilevel_only: bool = False  # codes 0/1 single-channel images only
+    feature: str | None = None  # the Pillow feature it needs (None: always there)
+
+    def save(self, im: Image.Image, buf: io.BytesIO) -> None:
+        im.save(buf, **self.save_args)
+
+    def available(self) -> bool:
+        return self.feature is None or bool(features.check(self.feature))
 
 
-@COMPRESSORS.add("webp")
-def _webp(im: Image.Image, buf: io.BytesIO) -> None:
-    im.save(buf, format="WEBP", lossless=True, quality=100, method=6)
-
-
-@COMPRESSORS.add("g4")
-def _g4(im: Image.Image, buf: io.BytesIO) -> None:
-    im.save(buf, format="TIFF", compression="group4")
-
-
+COMPRESSORS.register(Codec("png", {"format": "PNG", "optimize": True}))
+COMPRESSORS.register(Codec("webp", {"format": "WEBP", "lossless": True, "quality": 100,
+                                    "method": 6}, feature="webp"))  # fmt: skip
+COMPRESSORS.register(Codec("g4", {"format": "TIFF", "compression": "group4"},
+                           bilevel_only=True, feature="libtiff"))  # fmt: skip
 COMPRESSOR_CHOICES = tuple(COMPRESSORS)  # png first: the default
 
 
-def _available(name: str) -> bool:
-    return {"webp": features.check("webp"), "g4": features.check("libtiff")}.get(name, True)
-
-
-def check_compressor(name: str, bilevel: bool) -> None:
-    """A ConfigError where compressor ``name`` cannot code images that are (or not) 0/1
-    single-channel, or Pillow was built without it."""
-    COMPRESSORS.lookup(name)
-    if name == "g4" and not bilevel:
-        raise ConfigError(f"{opt('compressor', 'g4')} codes 0/1 single-channel images only; "
-                          f"use {opt('compressor', 'webp')} or png for these")  # fmt: skip
-    if not _available(name):
+def check_compressor(name: str, bilevel: bool) -> Codec:
+    """The codec called ``name``; a ConfigError where it cannot code images that are (or
+    not) 0/1 single-channel, or Pillow was built without it."""
+    codec: Codec = COMPRESSORS.lookup(name)
+    if codec.bilevel_only and not bilevel:
+        raise ConfigError(f"{opt('compressor', name)} codes 0/1 single-channel images only; "
+                          f"{opt('compressor', COMPRESSOR_CHOICES[0])} codes any")  # fmt: skip
+    if not codec.available():
         raise ConfigError(f"{opt('compressor', name)}: this Pillow was built without it; "
-                          f"{opt('compressor', 'png')} works")  # fmt: skip
+                          f"{opt('compressor', COMPRESSOR_CHOICES[0])} works")  # fmt: skip
+    return codec
 
 
 def compressed_bits(x_data: np.ndarray, image_shape: tuple[int, ...],
                     value_range: tuple[float, float], compressor: str = "png"
                     ) -> np.ndarray:  # fmt: skip
     """Content bits (N,) of each row (N, D) as a losslessly compressed image of its own
-    levels: 1-bit for 0/1 data, else 8-bit (values mapped from ``value_range`` to 0–255 and
-    rounded)."""
+    levels: 1-bit for 0/1 single-channel data, 0/255 for 0/1 colour, else 8-bit (values
+    mapped from ``value_range`` to 0–255 and rounded); 1 to 4 channels."""
     h, w = image_shape[:2]
     c = math.prod(image_shape[2:])
     lo, hi = value_range
     binary = lo == 0 and hi == 1 and bool(np.isin(x_data, (0, 1)).all())
-    check_compressor(compressor, binary and c == 1)
-    save: Callable[[Image.Image, io.BytesIO], None] = COMPRESSORS[compressor]
+    if not 1 <= c <= 4:
+        raise DataError(f"images of {c} channels have no lossless image format; the "
+                        "complexity-corrected score codes 1 to 4 channels")  # fmt: skip
+    codec = check_compressor(compressor, binary and c == 1)
 
     def image(row: np.ndarray) -> Image.Image:  # (D,) -> Pillow image (H, W[, C])
         img = row.reshape(h, w, c)
@@ -95,10 +101,11 @@ def compressed_bits(x_data: np.ndarray, image_shape: tuple[int, ...],
     def bits(row: np.ndarray) -> int:
         buf = io.BytesIO()
         try:
-            save(image(row), buf)
-        except (OSError, ValueError) as e:  # e.g. WebP's 16383-pixel side
+            codec.save(image(row), buf)
+        except (OSError, ValueError, TypeError) as e:  # e.g. WebP's 16383-pixel side
             raise DataError(f"{opt('compressor', compressor)} cannot code these {h}x{w} "
-                            f"images ({e}); {opt('compressor', 'png')} codes any size") from None  # fmt: skip
+                            f"images ({e}); {opt('compressor', COMPRESSOR_CHOICES[0])} codes "
+                            "any size") from None  # fmt: skip
         return 8 * buf.tell()
 
     blank = bits(np.full(h * w * c, lo, dtype=np.float64))  # the container's fixed cost

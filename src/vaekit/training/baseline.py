@@ -20,6 +20,7 @@ from safetensors.numpy import save as st_save
 from ..data import DataConfig, fingerprint, load_dataset
 from ..errors import ConfigError, DataError, ModelFileError, RunDirError
 from ..models.mixtures import MIXTURES, BernoulliMixture, GaussianMixtureModel, independent
+from ..registry import Registry
 from ..viz import save_grid
 from .rundir import (
     BASELINE_KIND,
@@ -31,7 +32,32 @@ from .rundir import (
 )
 
 KIND = BASELINE_KIND
-FAMILIES = ("bernoulli-mixture", "gmm", "independent")
+# family -> fit(train split (N, D) float64, dataset, K, seed, restarts, covariance)
+#   -> (model, EM report, components)
+FITS: Registry = Registry("baseline")
+
+
+@FITS.add("bernoulli-mixture")
+def _fit_bernoulli(train: np.ndarray, ds: Any, k: int, seed: int, restarts: int,
+                   covariance: str) -> tuple[Any, Any, int]:  # fmt: skip
+    for chunk in ds.chunks("train"):
+        require_binary(chunk, ds.name)
+    return (*BernoulliMixture.fit(train, k, seed, restarts), k)
+
+
+@FITS.add("gmm")
+def _fit_gmm(train: np.ndarray, ds: Any, k: int, seed: int, restarts: int,
+             covariance: str) -> tuple[Any, Any, int]:  # fmt: skip
+    return (*GaussianMixtureModel.fit(train, k, seed, restarts, covariance), k)
+
+
+@FITS.add("independent")
+def _fit_independent(train: np.ndarray, ds: Any, k: int, seed: int, restarts: int,
+                     covariance: str) -> tuple[Any, Any, int]:  # fmt: skip
+    return (*independent(train, seed), 1)
+
+
+FAMILIES = tuple(FITS)
 
 
 @dataclass
@@ -51,8 +77,7 @@ def is_baseline(run_dir: str | os.PathLike) -> bool:
 def fit_baseline(family: str, data: DataConfig, out: str | os.PathLike, components: int = 10,
                  restarts: int = 3, seed: int = 0, covariance: str = "full") -> BaselineRun:  # fmt: skip
     """Fit on the training split (the data's own units), score the validation split, write."""
-    if family not in FAMILIES:
-        raise ConfigError(f"unknown baseline {family!r}; choose one of: {', '.join(FAMILIES)}")
+    fit = FITS.lookup(family)
     if covariance not in ("full", "diag"):
         raise ConfigError(f"covariance must be full or diag, not {covariance!r}")
     out = Path(out)
@@ -61,16 +86,9 @@ def fit_baseline(family: str, data: DataConfig, out: str | os.PathLike, componen
     ds = load_dataset(data)
     train = ds.train.astype(np.float64)
     t0 = time.perf_counter()
-    if family == "independent":
-        model, report = independent(train, seed)
-    elif family == "bernoulli-mixture":
-        for chunk in ds.chunks("train"):
-            require_binary(chunk, ds.name)
-        model, report = BernoulliMixture.fit(train, components, seed, restarts)
-    else:
-        model, report = GaussianMixtureModel.fit(train, components, seed, restarts, covariance)
+    model, report, fitted = fit(train, ds, components, seed, restarts, covariance)
     seconds = time.perf_counter() - t0
-    settings = {"family": family, "components": components if family != "independent" else 1,
+    settings = {"family": family, "components": fitted,
                 "restarts": restarts, "seed": seed, "covariance": covariance}  # fmt: skip
     recorded = replace(data, value_range=ds.value_range, fingerprint=fingerprint(data.name),
                        image_shape=ds.image_shape)  # fmt: skip
