@@ -235,6 +235,13 @@ def sample_accuracy(data: Path, run: Path, per_class: int = 1000) -> dict:
     return out
 
 
+def _accuracy(r: dict, what: str, bold: bool = False) -> str:
+    """A sample accuracy and its worst class, as the table shows it."""
+    value = f"{r[f'sample_accuracy_{what}']:.3f}"
+    return (f"**{value}**" if bold else value) + (
+        f" (worst class {r[f'sample_accuracy_{what}_worst_class']:.3f})")  # fmt: skip
+
+
 def write_table() -> None:
     rows = []
     for k in (1, 2, 3):
@@ -258,13 +265,10 @@ def write_table() -> None:
             f"| the judge (an RBF SVC on the real training images and their 1-pixel shifts) on "
             f"the 1,000 real test images | {r['classifier_test_accuracy']:.3f} (worst class "
             f"{min(r['classifier_test_recall_per_class']):.3f}) |\n"
-            f"| samples classified as their class: decoder means | **{r['sample_accuracy_means']:.3f}** "
-            f"(worst class {r['sample_accuracy_means_worst_class']:.3f}) |\n"
-            f"| samples classified as their class: draws x ~ p(x\\|z,c) | {r['sample_accuracy_draws']:.3f} "
-            f"(worst class {r['sample_accuracy_draws_worst_class']:.3f}) |\n"
+            f"| samples classified as their class: decoder means | {_accuracy(r, 'means', True)} |\n"
+            f"| samples classified as their class: draws x ~ p(x\\|z,c) | {_accuracy(r, 'draws')} |\n"
             f"| samples classified as their class: decoder means, z from a 10-Gaussian mixture per "
-            f"class (ex post) | **{r['sample_accuracy_expost_means']:.3f}** "
-            f"(worst class {r['sample_accuracy_expost_means_worst_class']:.3f}) |"
+            f"class (ex post) | {_accuracy(r, 'expost_means', True)} |"
         )  # fmt: skip
     if RESULTS.done("classes-conv"):
         r = RESULTS.load("classes-conv")
@@ -274,11 +278,9 @@ def write_table() -> None:
             f"| log p(x\\|c), test, IS-{r['importance_samples']} | {r['log_p_x_given_c']:.2f} |\n"
             f"| log p(x), unconditional conv model, same images | {r['log_p_x']:.2f} |\n"
             f"| difference | **{r['difference']:.2f}** (± {r['difference_stderr']:.2f}) |\n"
-            f"| samples classified as their class: decoder means | {r['sample_accuracy_means']:.3f} "
-            f"(worst class {r['sample_accuracy_means_worst_class']:.3f}) |\n"
+            f"| samples classified as their class: decoder means | {_accuracy(r, 'means')} |\n"
             f"| samples classified as their class: ex post, 10-Gaussian mixture per class | "
-            f"**{r['sample_accuracy_expost_means']:.3f}** (worst class "
-            f"{r['sample_accuracy_expost_means_worst_class']:.3f}) |"
+            f"{_accuracy(r, 'expost_means', True)} |"
         )  # fmt: skip
     replace_block(DOC, block)
 

@@ -85,17 +85,25 @@ def _separation(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _finished(name: str) -> bool:
+    """A result scored with every codec (earlier results had PNG's only)."""
+    return (
+        RESULTS.done(name)
+        and f"complexity_corrected_bits_{CODECS[-1]}" in RESULTS.load(name)["vae"]
+    )
+
+
 def _scored(run: Path, target: list[str], out: str, threads: int) -> tuple[dict, list[str]]:
     """{score: metrics} of ``vaekit score RUN TARGET`` (PNG-corrected), with the complexity
     correction of each other codec beside it as ``complexity_corrected_bits_CODEC`` (the same
     IS draws: seed 0), and the commands."""
     metrics, commands = {}, []
     for codec in CODECS:
-        extra = [] if codec == "png" else ["--refine-steps", "0", "--draws", "1"]
+        extra = [] if codec == CODECS[0] else ["--refine-steps", "0", "--draws", "1"]
         score = ["score", str(run), *target, "--out", f"{out}-{codec}.csv", *SCORE, *extra,
                  "--compressor", codec]  # fmt: skip
         got = _separation(vaekit(*score, threads=threads))
-        if codec == "png":
+        if codec == CODECS[0]:
             metrics |= got
         elif "complexity_corrected_bits" in got:
             metrics[f"complexity_corrected_bits_{codec}"] = got["complexity_corrected_bits"]
@@ -107,7 +115,7 @@ def oneclass(data_dir: str, runs: Path, threads: int) -> None:
     xs, ys, xh, yh = _pool(data_dir)
     for d in range(10):
         name = f"oneclass-{d}"
-        if RESULTS.done(name) and "complexity_corrected_bits_g4" in RESULTS.load(name)["vae"]:
+        if _finished(name):
             continue
         data, labels = runs / f"oneclass-{d}.npz", runs / f"oneclass-{d}-labels.npy"
         runs.mkdir(parents=True, exist_ok=True)
@@ -164,10 +172,7 @@ def ood(data_dir: str, runs: Path, threads: int) -> None:
     for name, x in sets.items():
         np.save(runs / f"ood-{name}.npy", x)
     for name in sets:
-        if name == "mnist" or (
-            RESULTS.done(f"ood-{name}")
-            and "complexity_corrected_bits_g4" in RESULTS.load(f"ood-{name}")["vae"]
-        ):
+        if name == "mnist" or _finished(f"ood-{name}"):
             continue
         line = train(["--data", "binarized-mnist", "--data-dir", data_dir, *OOD_NET, "--quiet"],
                      run, threads)  # fmt: skip
@@ -189,7 +194,8 @@ def ood(data_dir: str, runs: Path, threads: int) -> None:
 def _label(score: str) -> str:
     """A column's name: the score's, and for the complexity correction its codec."""
     if score.startswith("complexity_corrected_bits"):
-        return f"complexity_corrected_bits, {score.rpartition('_')[2].replace('bits', 'png')}"
+        codec = score.removeprefix("complexity_corrected_bits").lstrip("_") or CODECS[0]
+        return f"complexity_corrected_bits, {codec}"
     return score
 
 

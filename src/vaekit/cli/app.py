@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from ..errors import PeerError, VaekitError, speaking_cli
-from ..launcher_env import launched, launcher_rank, local_rank, world_size
+from ..launcher_env import launched, launcher_rank, local_rank
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -138,7 +138,7 @@ def entry() -> None:
     library call changes (``vaekit.train`` keeps freed memory from then on).
     """
     try:
-        world_size(), launcher_rank(), local_rank()  # checked once, before anything reads them
+        launcher_rank(), local_rank()  # checked once, before anything reads them
         several = launched()
     except VaekitError as e:
         click.echo(f"vaekit: error: {e}", err=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data import check_array, read_npy
 from ..errors import DataError, RunDirError
-from ..inference.compressors import COMPRESSOR_CHOICES, compressed_bits
+from ..inference.compressors import COMPRESSOR_CHOICES, DEFAULT_COMPRESSOR, compressed_bits
 from ..inference.scores import (
     SCORES,
     anomaly_scores,
@@ -62,7 +62,7 @@ THRESHOLDS_FILE = "thresholds.json"
 @click.option(
     "--compressor",
     type=click.Choice(COMPRESSOR_CHOICES),
-    default="png",
+    default=DEFAULT_COMPRESSOR,
     show_default=True,
     help="Lossless codec of the complexity-corrected score (computed with -k > 0): png, "
     "lossless webp, or g4 (CCITT Group 4, 0/1 single-channel images only).",
@@ -229,8 +229,8 @@ def _thresholds_of(source: Path, run: Run | BaselineRun, settings: dict[str, Any
     if weights != weights_digest(run.run_dir):
         raise RunDirError(f"{path} holds thresholds of another model than {run.run_dir}'s; "
                           "calibrate this run with --calibrate")  # fmt: skip
-    if isinstance(calibrated, dict):  # files from before --compressor were coded with PNG
-        calibrated = {"compressor": COMPRESSOR_CHOICES[0], **calibrated}
+    if isinstance(calibrated, dict):  # files from before --compressor used the default
+        calibrated = {"compressor": DEFAULT_COMPRESSOR, **calibrated}
         codec = calibrated["compressor"]
         if "complexity_corrected_bits" in limits and codec != settings["compressor"]:
             raise RunDirError(f"{path} holds thresholds of --compressor {codec} scores; score "

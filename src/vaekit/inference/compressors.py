@@ -58,7 +58,8 @@ COMPRESSORS.register(Codec("webp", {"format": "WEBP", "lossless": True, "quality
                                     "method": 6}, feature="webp"))  # fmt: skip
 COMPRESSORS.register(Codec("g4", {"format": "TIFF", "compression": "group4"},
                            bilevel_only=True, feature="libtiff"))  # fmt: skip
-COMPRESSOR_CHOICES = tuple(COMPRESSORS)  # png first: the default
+COMPRESSOR_CHOICES = tuple(COMPRESSORS)
+DEFAULT_COMPRESSOR = "png"  # Serrà et al.'s baseline: no codec wins everywhere
 
 
 def check_compressor(name: str, bilevel: bool) -> Codec:
@@ -67,15 +68,15 @@ def check_compressor(name: str, bilevel: bool) -> Codec:
     codec: Codec = COMPRESSORS.lookup(name)
     if codec.bilevel_only and not bilevel:
         raise ConfigError(f"{opt('compressor', name)} codes 0/1 single-channel images only; "
-                          f"{opt('compressor', COMPRESSOR_CHOICES[0])} codes any")  # fmt: skip
+                          f"{opt('compressor', DEFAULT_COMPRESSOR)} codes any")  # fmt: skip
     if not codec.available():
         raise ConfigError(f"{opt('compressor', name)}: this Pillow was built without it; "
-                          f"{opt('compressor', COMPRESSOR_CHOICES[0])} works")  # fmt: skip
+                          f"{opt('compressor', DEFAULT_COMPRESSOR)} works")  # fmt: skip
     return codec
 
 
 def compressed_bits(x_data: np.ndarray, image_shape: tuple[int, ...],
-                    value_range: tuple[float, float], compressor: str = "png"
+                    value_range: tuple[float, float], compressor: str = DEFAULT_COMPRESSOR
                     ) -> np.ndarray:  # fmt: skip
     """Content bits (N,) of each row (N, D) as a losslessly compressed image of its own
     levels: 1-bit for 0/1 single-channel data, 0/255 for 0/1 colour, else 8-bit (values
@@ -104,7 +105,7 @@ def compressed_bits(x_data: np.ndarray, image_shape: tuple[int, ...],
             codec.save(image(row), buf)
         except (OSError, ValueError, TypeError) as e:  # e.g. WebP's 16383-pixel side
             raise DataError(f"{opt('compressor', compressor)} cannot code these {h}x{w} "
-                            f"images ({e}); {opt('compressor', COMPRESSOR_CHOICES[0])} codes "
+                            f"images ({e}); {opt('compressor', DEFAULT_COMPRESSOR)} codes "
                             "any size") from None  # fmt: skip
         return 8 * buf.tell()
 

@@ -32,7 +32,7 @@ from torch import Tensor
 
 from ..data.transform import Transform
 from ..models import VAE, rsample
-from .compressors import compressed_bits
+from .compressors import DEFAULT_COMPRESSOR, compressed_bits
 from .diagnostics import refined_estimates
 from .importance import as_input, batches, fitting_rows, generator_for, log_likelihood
 from .units import model_log_jacobian
@@ -71,7 +71,7 @@ def anomaly_scores(
     transform: Transform | None = None,
     image_shape: tuple[int, ...] | None = None,
     value_range: tuple[float, float] | None = None,
-    compressor: str = "png",
+    compressor: str = DEFAULT_COMPRESSOR,
     quiet: bool = True,
 ) -> dict[str, np.ndarray]:
     """Per-example scores (see the module), each (N,) float64; ``x`` in the model's units."""
