@@ -125,3 +125,26 @@ def test_vamp_gradients_reach_the_pseudo_inputs_and_the_encoder_through_the_prio
     z = q.base_dist.loc.detach()
     (-m.prior.log_prob(z).sum()).backward()  # the prior term alone
     assert m.encoder[0].weight.grad.abs().sum() > 0 and not torch.equal(enc_grad, 0 * enc_grad)
+
+
+def test_is_encodes_the_pseudo_inputs_once_a_batch_with_the_numbers_of_once_a_chunk(monkeypatch):
+    # A chunk can be a single draw (conv decoders); re-encoding K pseudo-inputs each chunk
+    # cost more than the decoding. Computing p(z) once a batch must not change a single bit.
+    import vaekit.inference.importance as importance
+
+    m = _linear_vamp()
+    x = m.sample(30, torch.Generator().manual_seed(4), noise=True)  # (30, 4)
+    monkeypatch.setattr(importance, "CHUNK_ELEMENTS", 10 * 4)  # 1-draw chunks of 10 rows
+    calls = []
+    m.encoder.register_forward_hook(lambda mod, inp, out: calls.append(inp[0].shape[0]))
+    ours = log_likelihood(m, x, 7, batch_size=10, seed=5)
+    assert calls.count(3) == 3  # the 3 pseudo-inputs: once for each of the 3 batches
+    gen = torch.Generator().manual_seed(5)  # the same draws, the prior recomputed each chunk
+    per_chunk = []
+    for xb in x.split(10):
+        q, acc = m.encode(xb), torch.full((10,), -np.inf, dtype=torch.float64)
+        for _ in range(7):  # the loop's own accumulation, so only the prior's reuse differs
+            lw = importance.log_weights(m, xb, 1, gen, q)  # (1, B)
+            acc = torch.logaddexp(acc, torch.logsumexp(lw.double(), 0))
+        per_chunk.append(acc - np.log(7))
+    assert torch.equal(ours, torch.cat(per_chunk))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
-from torch.distributions import Independent
+from torch.distributions import Distribution, Independent
 from tqdm.auto import tqdm
 
 from ..models import VAE, kl_per_dim, posterior, raw_scale, rsample
@@ -24,9 +24,10 @@ from .importance import fitting_rows, generator_for, log_likelihood_batch
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
-def _elbo(model: VAE, q: Independent, x: Tensor, samples: int, gen: torch.Generator) -> Tensor:
+def _elbo(model: VAE, q: Independent, x: Tensor, samples: int, gen: torch.Generator,
+          prior: Distribution | None = None) -> Tensor:  # fmt: skip
     """ELBO per example (B,), averaged over ``samples`` draws (the KL analytic where it exists)."""
-    lj = model.log_joint(x, rsample(q, samples, gen), q)  # draws (S, B, L)
+    lj = model.log_joint(x, rsample(q, samples, gen), q, prior)  # draws (S, B, L)
     return lj.log_likelihood.mean(0) - lj.kl()  # (B,)
 
 
@@ -51,9 +52,10 @@ def refine_posterior(
         q0 = model.encode(x).base_dist
         loc = q0.loc.clone().requires_grad_(True)  # (B, L)
         raw = raw_scale(q0.scale).requires_grad_(True)  # (B, L)
+        prior = model.prior_of(x)  # a constant here: once, not once a step
     opt = torch.optim.Adam([loc, raw], lr=lr)
     for _ in range(steps):
-        loss = -_elbo(model, posterior(loc, raw), x, samples, gen).sum()
+        loss = -_elbo(model, posterior(loc, raw), x, samples, gen, prior).sum()
         loc.grad, raw.grad = torch.autograd.grad(loss, [loc, raw])  # only q's, not the model's
         opt.step()
         if done is not None:

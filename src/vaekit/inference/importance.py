@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 from torch import Tensor
-from torch.distributions import Independent
+from torch.distributions import Distribution, Independent
 from tqdm.auto import tqdm
 
 from ..data.lazy import Rows
@@ -78,10 +78,12 @@ def log_weights(
     k: int,
     generator: torch.Generator | None = None,
     proposal: Independent | None = None,
+    prior: Distribution | None = None,
 ) -> Tensor:
-    """log p(x, z_k) − log q(z_k|x) for k draws from q (the encoder's unless ``proposal``): (k, B)."""
+    """log p(x, z_k) − log q(z_k|x) for k draws from q (the encoder's unless ``proposal``): (k, B).
+    ``prior``: ``model.prior_of(x)``, passed by a caller that has it."""
     q = model.encode(x) if proposal is None else proposal
-    return model.log_joint(x, rsample(q, k, generator), q).log_weight()  # (k, B)
+    return model.log_joint(x, rsample(q, k, generator), q, prior).log_weight()  # (k, B)
 
 
 @torch.inference_mode()
@@ -97,9 +99,12 @@ def log_likelihood_batch(
     ``done(n)`` is told of every n importance weights computed (progress within a batch)."""
     chunk = max(1, min(k, CHUNK_ELEMENTS // (xb.shape[0] * model.decoder_width)))
     acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64, device=xb.device)
-    q = model.encode(xb) if proposal is None else proposal  # once, not once a chunk
+    # Once, not once a chunk: a conv decoder's chunk can be a single draw, and a VampPrior's
+    # p(z) an encoder pass over 200 pseudo-inputs, costlier than decoding 100 rows.
+    q = model.encode(xb) if proposal is None else proposal
+    p = model.prior_of(xb)
     for start in range(0, k, chunk):
-        lw = log_weights(model, xb, min(chunk, k - start), gen, q)  # (c, B)
+        lw = log_weights(model, xb, min(chunk, k - start), gen, q, p)  # (c, B)
         acc = torch.logaddexp(acc, torch.logsumexp(lw.double(), dim=0))
         if done is not None:
             done(lw.numel())

@@ -44,10 +44,13 @@ class LogJoint:
     neither.
     """
 
-    def __init__(self, model: VAE, rows: Tensor, z: Tensor, q: Independent) -> None:
+    def __init__(self, model: VAE, rows: Tensor, z: Tensor, q: Independent,
+                 prior: Distribution | None = None) -> None:  # fmt: skip
         x, self.features = model.parts(rows)  # (B, D), (B, F) or None
         self.x, self.z, self.q = x, z, q
         self._prior = model.prior
+        if prior is not None:
+            self.__dict__["prior"] = prior  # the cached_property below, already computed
         self.decoder_output = run_decoder(model.decoder, z, self.features)  # (..., B, P*D)
         scored = None if model.condition is None else model.condition.scored()
         # log p(x|z[, c]), over the scored dimensions only (a mask's unobserved ones)
@@ -160,10 +163,19 @@ class VAE(nn.Module):
         """p(x|z[, c]): batch shape (...), event shape (D,)."""
         return self.likelihood.distribution(self.decoder_output(z, features))
 
-    def log_joint(self, rows: Tensor, z: Tensor, q: Independent) -> LogJoint:
+    def log_joint(
+        self, rows: Tensor, z: Tensor, q: Independent, prior: Distribution | None = None
+    ) -> LogJoint:
         """The log-joint terms at draws ``z`` (..., B, L) from ``q`` (the encoder's, or any
-        Gaussian proposal with batch shape (B,))."""
-        return LogJoint(self, rows, z, q)
+        Gaussian proposal with batch shape (B,)). ``prior``: this batch's
+        :meth:`prior_of`, when a loop over draws has it already."""
+        return LogJoint(self, rows, z, q, prior)
+
+    def prior_of(self, rows: Tensor) -> Distribution:
+        """p(z), or p(z|c) for these rows: batch shape () or (B,), event shape (L,). A loop
+        that scores many draws of one batch computes it once: a VampPrior's is an encoder
+        pass over all its pseudo-inputs."""
+        return self.prior.distribution(self.parts(rows)[1])
 
     def forward(
         self, x: Tensor, samples: int | None = None, generator: torch.Generator | None = None
