@@ -110,8 +110,8 @@ class ImageDecoder(nn.Module):
     def forward(self, z: Tensor, c: Tensor | None = None) -> Tensor:
         lead = z.shape[:-1]
         h = self.head(z) if c is None else self.head_act(self.head(z, c))  # (..., C_n*h_n*w_n)
-        # (B, C_n, h_n, w_n), channels last: the transposed convolutions run ~2x faster so
-        # on a CPU (IS-100 of 100 MNIST digits, conv 32,64: 1.29 s against 2.78 s)
+        # (B, C_n, h_n, w_n), channels last: the transposed convolutions run 1.6-2x faster so
+        # on a CPU (benchmarks/is_speed.py); a training step 0.91-1.0x
         f = h.reshape(-1, *self.top).contiguous(memory_format=torch.channels_last)
         out = self.features(f)  # (B, P*C, H, W)
         out = out.reshape(-1, self.params, self.c, self.h, self.w).permute(0, 1, 3, 4, 2)
