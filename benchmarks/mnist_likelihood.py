@@ -43,6 +43,8 @@ CONV_ARCH = ["--arch", "conv", "--channels", "32,64", "--hidden", "512", "--late
              "--likelihood", "bernoulli", "--batch-size", "100", "--seed", "0"]  # fmt: skip
 CONV_VAMP_WD = ("conv-vamp200-100-wd05", ["--epochs", "100", "--lr-schedule", "cosine",
                 "--warmup-epochs", "10", *VAMP, "--weight-decay", "0.05"])  # fmt: skip
+# The same schedule cut to fit the 90-minute budget: 80 epochs (~57 s each here) + 1 IWAE epoch.
+CONV_VAMP_WD_80 = ("conv-vamp200-80-wd05", ["--epochs", "80", *CONV_VAMP_WD[1][2:]])
 
 
 def iwae_tune(epochs: int, k: int = 50) -> list[str]:
@@ -94,6 +96,17 @@ MODELS = {
         # One IS-5000 repeat and no refinement: a repeat of this decoder takes ~1.5 h here (an
         # interrupted evaluation continues when rerun); the MLP rows' repeats differed by
         # 0.01-0.02 nats, far below the ± 0.24 the choice of test images brings.
+        "evaluate": ["--repeats", "1", "--refine-steps", "0"],
+    },
+    "conv-vamp-iwae-wd-80": {
+        "title": "Conv VAE as above, the schedule cut to the 90-minute budget",
+        "objective": "as above with 80 epochs (cosine lr 1e-3 → 0 over 80); then IWAE k=10 "
+        "(DReG) 1 epoch, cosine lr 3e-4 → 0",
+        "arch": CONV_ARCH,
+        "stages": [
+            CONV_VAMP_WD_80,
+            ("conv-vamp200-80-wd05-iwae10-1", [*iwae_tune(1, k=10), *VAMP]),
+        ],
         "evaluate": ["--repeats", "1", "--refine-steps", "0"],
     },
 }
@@ -160,7 +173,8 @@ def run_model(
     }  # fmt: skip
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(
-        f"{name}: test NLL {-result['log_likelihood']:.2f} ± {result['log_likelihood_repeat_stderr']:.2f}"
+        f"{name}: test NLL {-result['log_likelihood']:.2f} "
+        f"± {_num(result['log_likelihood_repeat_stderr'])} (repeats)"
     )
 
 
