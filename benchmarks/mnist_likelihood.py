@@ -170,7 +170,9 @@ def run_model(
     record = {
         "model": name, "title": MODELS[name]["title"], "objective": MODELS[name]["objective"],
         "commands": [shlex.join(["vaekit", *c]) for c in [*cmds, ev]],
-        "train_seconds": train_seconds, "eval_seconds": time.perf_counter() - t0,
+        # An evaluation resumed across sittings reports all of them in its "seconds".
+        "train_seconds": train_seconds,
+        "eval_seconds": max(result["seconds"], time.perf_counter() - t0),
         "threads": threads, "best_epoch_of_epochs": epochs, "test": result,
         "data_dir": data_dir, "runs": str(root),
     }  # fmt: skip

@@ -24,6 +24,16 @@ def _counting(monkeypatch, fail_at=None):
     return calls
 
 
+def _claim_seconds(path, seconds: float) -> None:
+    """Rewrite a progress file as if its earlier sittings had taken ``seconds``."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(path, "pt") as f:
+        meta = f.metadata()
+    save_file(load_file(path), path, metadata=meta | {"seconds": str(seconds)})
+
+
 def test_an_interrupted_evaluation_continues_to_the_same_numbers(tmp_path, capsys, monkeypatch):
     run = tmp_path / "r"
     vaekit.train(epochs=2, hidden="16", latent_dim=2, out=run, quiet=True)
@@ -39,11 +49,13 @@ def test_an_interrupted_evaluation_continues_to_the_same_numbers(tmp_path, capsy
     assert code == 130 and "rerun the same command to continue" in err
     assert len(list(run.glob("evaluate-progress-*.safetensors"))) == 1
 
+    _claim_seconds(next(run.glob("evaluate-progress-*.safetensors")), 1000.0)
     calls = _counting(monkeypatch)
     code, out, err = run_cli(args, capsys)
     assert code == 0 and "continuing an interrupted evaluation" in err
     assert len(calls) == batches - 5  # only what was not done
     resumed = json.loads(out)
+    assert 1000.0 < resumed["seconds"] < 1000.0 + 5 * whole["seconds"]  # both sittings' time
     for key in ("log_likelihood", "log_likelihood_repeats", "elbo", "log_likelihood_stderr"):
         assert resumed[key] == whole[key], key  # the very draws, not just close
     assert not list(run.glob("evaluate-progress-*"))  # finished: gone
@@ -68,7 +80,10 @@ def test_a_damaged_or_foreign_progress_file_starts_afresh(tmp_path):
     path = tmp_path / "p.safetensors"
     p = Progress(path, "key-a", every=0.0)
     p.record(0, torch.arange(3.0), torch.zeros(5, dtype=torch.uint8))  # every=0: saved now
-    assert Progress(path, "key-a").resume(0)[0].tolist() == [0.0, 1.0, 2.0]
-    assert Progress(path, "key-b").resume(0) == (None, None)
+    again = Progress(path, "key-a")
+    assert again.resume(0)[0].tolist() == [0.0, 1.0, 2.0]
+    assert 0.0 < again.earlier_seconds <= again.seconds  # the first sitting's time is kept
+    foreign = Progress(path, "key-b")
+    assert foreign.resume(0) == (None, None) and foreign.earlier_seconds == 0.0
     path.write_bytes(b"\x00garbage")
     assert Progress(path, "key-a").resume(0) == (None, None)

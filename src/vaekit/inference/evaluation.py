@@ -70,7 +70,8 @@ def evaluate(
     (``run.transform``; the log-Jacobian of the map is added to every log-density, as the
     ``vaekit evaluate`` command does), else in x's units; ``units`` says which.
     ``progress`` (:class:`~vaekit.inference.progress.Progress`) keeps the IS estimates on
-    disk as they are made, so a rerun after an interruption continues them.
+    disk as they are made, so a rerun after an interruption continues them; ``seconds`` then
+    counts the earlier sittings too (up to their last save).
 
     Settings are :class:`EvalConfig`'s, as keywords (``importance_samples=1000``,
     ``repeats=3``, ``refine_steps=100``…) or as one ``config``. ``repeats`` independent IS
@@ -107,7 +108,9 @@ def evaluate(
     result["warnings"] = _warnings(result, cfg)
     result = results_in_data_units(result, transform, dim, model.likelihood.discrete,
                                    model_log_jacobian(model, transform))  # fmt: skip
-    result["seconds"] = time.perf_counter() - t0
+    # An evaluation resumed from ``progress`` also took its earlier sittings' time.
+    earlier = progress.earlier_seconds if progress is not None else 0.0
+    result["seconds"] = time.perf_counter() - t0 + earlier
     return result
 
 

@@ -7,8 +7,10 @@ kept; every ``every`` seconds (and on Ctrl-C) they are written, atomically, as o
 safetensors file. Resuming restores the estimates and the generator and goes on with the next
 batch, so the draws are the very ones an uninterrupted run makes. The file names what it
 belongs to (``key``: the weights, the data, the settings and the batch rows); a file with
-another key is not used. It is deleted when the evaluation finishes; one of an evaluation
-that is never rerun stays, and may be deleted by hand.
+another key is not used. It also keeps the seconds spent so far (up to the last save), so the
+time an evaluation reports is its whole cost, not its last sitting's. It is deleted when the
+evaluation finishes; one of an evaluation that is never rerun stays, and may be deleted by
+hand.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class Progress:
         self.values: dict[int, Tensor] = {}  # repeat -> (rows done,) float64
         self.states: dict[int, Tensor] = {}  # repeat -> generator state after those rows
         self.restored_rows = 0  # summed over repeats, as found on disk
-        self._saved = time.monotonic()
+        self.earlier_seconds = 0.0  # spent by earlier sittings, up to their last save
+        self._saved = self._started = time.monotonic()
         self._load()
 
     def _load(self) -> None:
@@ -58,8 +61,10 @@ class Progress:
             if meta.get("format") != FORMAT or meta.get("key") != self.key:
                 return  # another evaluation's: ignored, replaced at the next save
             tensors = load_file(self.path)
-        except (OSError, SafetensorError):
+            earlier = float(meta.get("seconds", 0.0))  # absent from older files: not known
+        except (OSError, SafetensorError, ValueError):
             return  # unreadable: started afresh (writes are atomic, so not from a crash)
+        self.earlier_seconds = earlier
         for name, t in tensors.items():
             kind, r = name.split(".")
             (self.values if kind == "values" else self.states)[int(r)] = t
@@ -77,6 +82,11 @@ class Progress:
         if time.monotonic() - self._saved >= self.every:
             self.save()
 
+    @property
+    def seconds(self) -> float:
+        """Seconds this evaluation has taken: earlier sittings' and this one's so far."""
+        return self.earlier_seconds + time.monotonic() - self._started
+
     def save(self) -> None:
         if not self.values:
             return
@@ -85,7 +95,8 @@ class Progress:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         os.close(fd)
         try:
-            save_file(tensors, tmp, metadata={"format": FORMAT, "key": self.key})
+            meta = {"format": FORMAT, "key": self.key, "seconds": repr(self.seconds)}
+            save_file(tensors, tmp, metadata=meta)
             os.replace(tmp, self.path)
         finally:
             Path(tmp).unlink(missing_ok=True)
