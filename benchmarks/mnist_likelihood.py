@@ -1,7 +1,7 @@
 """Test log-likelihood on statically binarized MNIST: the models of docs/likelihood.md.
 
 Run from the repository root (each MLP model trains in under 60 minutes on a 2-core CPU, the
-conv model in about 110):
+conv models in about 110 and 83):
 
     python benchmarks/mnist_likelihood.py vae  --data-dir ../shared/data
     python benchmarks/mnist_likelihood.py iwae --data-dir ../shared/data
