@@ -24,7 +24,7 @@ def _counting(monkeypatch, fail_at=None):
     return calls
 
 
-def _claim_seconds(path, seconds: float) -> None:
+def _claim_seconds(path, seconds: float | str) -> None:
     """Rewrite a progress file as if its earlier sittings had taken ``seconds``."""
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
@@ -87,3 +87,18 @@ def test_a_damaged_or_foreign_progress_file_starts_afresh(tmp_path):
     assert foreign.resume(0) == (None, None) and foreign.earlier_seconds == 0.0
     path.write_bytes(b"\x00garbage")
     assert Progress(path, "key-a").resume(0) == (None, None)
+
+
+def test_a_malformed_time_keeps_the_estimates(tmp_path):
+    import torch
+
+    from vaekit.inference.progress import Progress
+
+    path = tmp_path / "p.safetensors"
+    p = Progress(path, "key-a", every=0.0)
+    p.record(0, torch.arange(3.0), torch.zeros(5, dtype=torch.uint8))
+    for text in ("soon", "nan", "-5"):
+        _claim_seconds(path, text)
+        again = Progress(path, "key-a")
+        assert again.resume(0)[0].tolist() == [0.0, 1.0, 2.0], text  # not lost for a time
+        assert again.earlier_seconds == 0.0, text

@@ -16,6 +16,7 @@ hand.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 import time
@@ -61,10 +62,9 @@ class Progress:
             if meta.get("format") != FORMAT or meta.get("key") != self.key:
                 return  # another evaluation's: ignored, replaced at the next save
             tensors = load_file(self.path)
-            earlier = float(meta.get("seconds", 0.0))  # absent from older files: not known
-        except (OSError, SafetensorError, ValueError):
+        except (OSError, SafetensorError):
             return  # unreadable: started afresh (writes are atomic, so not from a crash)
-        self.earlier_seconds = earlier
+        self.earlier_seconds = _seconds(meta.get("seconds"))
         for name, t in tensors.items():
             kind, r = name.split(".")
             (self.values if kind == "values" else self.states)[int(r)] = t
@@ -104,3 +104,13 @@ class Progress:
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def _seconds(text: str | None) -> float:
+    """The seconds a progress file records, or 0 where it has none (older files) or a
+    malformed one: the time is a report, and never worth the estimates it sits beside."""
+    try:
+        seconds = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
